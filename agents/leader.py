@@ -18,7 +18,8 @@ class Leader(mesa.Agent):
     approval floor) and worth at least its current aspiration, it offers the one its model of
     the other side values most, preferring deals the other public would ratify (their polls are
     public). Responding: it accepts a deal it may sign that is worth at least what it would ask
-    for at the next meeting, and never less than its reservation utility.
+    for at the next meeting, and never less than its reservation utility. A deal it wants but
+    its public blocks, it defends at home (see ``NegotiationModel.step``).
 
     Its opponent model is the other leader's true utility plus a fixed Gaussian error per deal
     (drawn once from the model's generator; standard deviation ``opponent_noise``).
@@ -80,19 +81,25 @@ class Leader(mesa.Agent):
         score = np.where(pool, self.opponent_estimate + _TIE * self.utility, -np.inf)
         return int(score.argmax())
 
-    def accepts(self, k: int, t: int) -> bool:
-        if not self.feasible()[k] or self.utility[k] < self.reservation:
+    def wants(self, k: int, t: int) -> bool:
+        """Worth signing by its own lights: at least its reservation utility and what it would
+        ask for at the next meeting, within its hard constraints and bans (publics aside)."""
+        if not (self._c.requires[k] and self.bans[k]) or self.utility[k] < self.reservation:
             return False
         level = self.aspiration_at(min(t + 1, self.model.last_meeting))
-        return level is not None and self.utility[k] >= level - 1e-12
+        return level is None or self.utility[k] >= level - 1e-12
+
+    def accepts(self, k: int, t: int) -> bool:
+        """Signs: it wants the deal and may sign it (its public would ratify, approval holds)."""
+        return bool(self.feasible()[k]) and self.wants(k, t)
 
     # -------------------------------------------------------------- between meetings
     def step(self) -> None:
-        """Approval: an offer costs in proportion to domestic opposition to it, then drifts
-        back toward its starting level."""
+        """Approval: defending a deal in public costs in proportion to domestic opposition to
+        it; then approval drifts back toward its starting level."""
         public = self.model.publics.get(self.party)
-        k = self.model.own_offer.get(self.party)
-        if public is not None and k is not None and self.model.proposer == self.party:
+        k = self.model.defends.get(self.party)
+        if public is not None and k is not None:
             self.approval -= public.spec.approval_cost * (1.0 - public.support[k])
         if public is not None:
             rate = public.spec.approval_recovery

@@ -23,8 +23,9 @@ class Public(mesa.Agent):
       tolerances differ by less than the confidence bound, the citizen moves a share mu
       toward the peer.
     - Leader cues (Putnam's "reverberation"; Zaller 1992 on elite cues): approvers whose
-      tolerance is below the concession their leader just offered close a share of the gap.
-      Cues only widen tolerance: a leader does not campaign against deals not on the table.
+      tolerance is below the concession their leader stands behind (its offer, or the other
+      side's offer it would sign but its public blocks) close a share of the gap. Cues only
+      widen tolerance: a leader does not campaign against deals it does not defend.
     """
 
     def __init__(self, model, party_id: str, compiled: CompiledParty, citizens: int):
@@ -75,7 +76,7 @@ class Public(mesa.Agent):
         t += gap
 
     def follow_leader(self) -> None:
-        k = self.model.own_offer.get(self.party)
+        k = self.model.defends.get(self.party)
         if k is None or self.dynamics.cue_strength == 0:
             return
         pull = self._c.x[k] - self.tolerance

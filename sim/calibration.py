@@ -27,6 +27,8 @@ TAIL = 0.1
 class CalibrationError(ValueError):
     """The polls cannot be reproduced by any tolerance distribution (they are not monotone)."""
 
+    party: str | None = None
+
 
 @dataclass(frozen=True)
 class ToleranceDistribution:

@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from sim import analysis
-from sim.calibration import ToleranceDistribution
+from sim.calibration import CalibrationError, ToleranceDistribution
 from sim.outcomes import STATUS_QUO_CLASS, OutcomeSpace
 from sim.scenario import Party, Scenario
 from sim.utility import effective_concession, external_scales, leader_utility
@@ -75,7 +75,11 @@ class Compiled:
                 x = effective_concession(self.space, party.public)
                 points = [(float(x[self.space.encode(p.deal)]), p.target, p.label)
                           for p in party.public.polls]
-                tol = ToleranceDistribution.from_polls(points, float(x.max()))
+                try:
+                    tol = ToleranceDistribution.from_polls(points, float(x.max()))
+                except CalibrationError as e:
+                    e.party = pid
+                    raise
                 grid = ConcessionGrid.over(x, float(tol.xs[-1]))
             requires = self.space.allowed(party.leader.requires)
             self.parties[pid] = CompiledParty(pid, party, requires, x, tol, grid)

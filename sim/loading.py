@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from sim.calibration import CalibrationError
+from sim.compiled import compile_scenario
 from sim.scenario import ASSUMPTION, Scenario, cross_reference_problems
 
 Path_ = tuple[str | int, ...]
@@ -314,6 +316,13 @@ def validate_data(data: dict, origins: dict, default_file: str) -> Scenario:
         for path, message in cross_reference_problems(scenario):
             file, line = _where(path, origins, default_file)
             problems.append(Problem(file, _dotted(path), message, line))
+    if scenario is not None and not problems:
+        try:
+            compile_scenario(scenario)
+        except CalibrationError as e:
+            path = ("parties", e.party or "", "public", "polls")
+            file, line = _where(path, origins, default_file)
+            problems.append(Problem(file, _dotted(path), str(e), line))
     if problems:
         raise ScenarioError(problems)
     assert scenario is not None

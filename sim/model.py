@@ -5,7 +5,9 @@ Each meeting:
 2. the proposer (alternating; the scenario says who opens) makes an offer;
 3. the responder accepts or rejects it;
 4. on acceptance both publics vote on ratification and the run ends;
-5. otherwise approvals and opinions move, and the next meeting begins.
+5. otherwise each leader defends at home what it stands behind (its own offer, or the other's
+   offer if only its public stood in the way): approvals pay for unpopular concessions and
+   approving citizens follow their leader; the next meeting begins.
 After the last meeting without a deal, the status quo holds.
 """
 
@@ -52,7 +54,7 @@ class NegotiationModel(mesa.Model):
         self.meeting = 0
         self.proposer = protocol.opens
         self.last_offer: int | None = None
-        self.own_offer: dict[str, int | None] = {}
+        self.defends: dict[str, int | None] = {}
         self.trace: list[dict] = []
         self.status: str | None = None
         self.deal: int | None = None
@@ -90,8 +92,12 @@ class NegotiationModel(mesa.Model):
         responder = self.leaders[self.spec.other(self.proposer)]
         offer = proposer.propose(t)
         self.last_offer = offer if offer is not None else self.last_offer
-        self.own_offer[proposer.party] = offer
         accepted = offer is not None and responder.accepts(offer, t)
+        # What each leader stands behind at home until the next meeting: the proposer its offer;
+        # the responder the offer too if only its public stood in the way (Putnam: a leader
+        # who wants a deal tries to sell it at home).
+        sells = offer is not None and not accepted and responder.wants(offer, t)
+        self.defends = {proposer.party: offer, responder.party: offer if sells else None}
         self.record(t, offer, accepted, labels)
         if accepted:
             self.sign(offer, t)

@@ -1,0 +1,205 @@
+"""The ``negsim`` command line: list, inspect, analyse and run negotiation scenarios."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from sim import __version__
+from sim.loading import ScenarioError, bundled_names, resolve
+from sim.scenario import Scenario
+
+app = typer.Typer(
+    help=(
+        "negsim: simulate two-level negotiations (leaders bargain, publics ratify).\n\n"
+        "Start with `negsim scenarios`, then `negsim analyze baseline` (which deals are "
+        "possible at all) and `negsim run baseline` (what happens)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+out = Console()
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[
+    str, typer.Argument(help="A bundled scenario name (see `negsim scenarios`) or a YAML file.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", metavar="PATH=VALUE",
+                 help="Override a field, e.g. --set parties.russia.leader.approval=0.8 "
+                      "(repeatable; values are checked by the schema, never evaluated)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"negsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """negsim command line."""
+
+
+def _load(ref: str, sets: list[str] | None = None):
+    try:
+        return resolve(ref, sets or [])
+    except ScenarioError as e:
+        n = len(e.problems)
+        err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''} in scenario {ref!r}:",
+                  highlight=False)
+        for p in e.problems:
+            err.print(f"  {p}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+# --------------------------------------------------------------------------- scenarios, schema
+
+
+@app.command()
+def scenarios() -> None:
+    """List the bundled scenarios."""
+    table = Table(title="Bundled scenarios", show_lines=False)
+    table.add_column("name", style="bold")
+    table.add_column("extends")
+    table.add_column("title")
+    for name in bundled_names():
+        r = _load(name)
+        table.add_row(name, _extends_of(r), r.scenario.title)
+    out.print(table)
+
+
+def _extends_of(r) -> str:
+    return Path(r.files[-2]).stem if len(r.files) > 1 else ""
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (the schema is the documentation)."""
+    out.print_json(json.dumps(Scenario.model_json_schema()))
+
+
+@app.command()
+def validate(
+    path: ScenarioArg,
+    sets: SetOpt = None,
+    strict: Annotated[bool, typer.Option(help="Also fail on numbers without a source.")] = False,
+) -> None:
+    """Check a scenario file: every problem is reported at once (exit code 2 if any)."""
+    from sim.provenance import unsourced
+
+    r = _load(path, sets)
+    missing = unsourced(r.data)
+    for n in missing:
+        err.print(f"[yellow]warning:[/] {n.path} = {n.value:g} has no source "
+                  "(add `source: <id>` or `source: assumption`)", highlight=False)
+    if strict and missing:
+        raise typer.Exit(2)
+    out.print(f"[green]ok[/]: {r.scenario.name}: {r.scenario.title} "
+              f"({len(r.files)} file{'s' if len(r.files) > 1 else ''}, sha256 {r.sha256[:12]})",
+              highlight=False)
+
+
+@app.command()
+def show(scenario: ScenarioArg, sets: SetOpt = None) -> None:
+    """Show a scenario: its description, teaching notes, and every number with its source."""
+    from sim.provenance import numbers
+
+    r = _load(scenario, sets)
+    s = r.scenario
+    out.print(Panel(s.description.strip(), title=f"[bold]{s.name}[/]: {s.title}", expand=False))
+    out.print(Panel(s.teaching_notes.strip(), title="Teaching notes", expand=False))
+    table = Table(title="Parameters and their sources")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    table.add_column("source")
+    for n in numbers(r.data):
+        src = n.source or "[red]none[/]"
+        if n.source in s.sources:
+            src = f"{n.source}: {s.sources[n.source].title}"
+        if n.note:
+            src += f" ({n.note})"
+        table.add_row(n.path, f"{n.value:g}", src)
+    out.print(table)
+    srcs = Table(title="Sources")
+    srcs.add_column("id", style="bold")
+    srcs.add_column("source")
+    srcs.add_column("date")
+    for sid, src in s.sources.items():
+        srcs.add_row(sid, src.title + (f" ({src.publisher})" if src.publisher else ""),
+                     src.date or "")
+    out.print(srcs)
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+@app.command()
+def analyze(scenario: ScenarioArg, sets: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Exact analysis, no simulation: win-sets, the ZOPA, Pareto frontier, Nash and
+    Kalai–Smorodinsky solutions, the weighted-compromise prediction, and the poll calibration."""
+    from sim.report import analysis_report
+
+    r = _load(scenario, sets)
+    report = analysis_report(r.scenario, r.data)
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    from sim.report import print_analysis
+
+    print_analysis(out, r.scenario, report)
+
+
+# --------------------------------------------------------------------------- run
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    seed: Annotated[int, typer.Option(help="Random seed: same scenario + seed, same result.")] = 0,
+    sets: SetOpt = None,
+    as_json: JsonOpt = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the RunResult JSON "
+                                                  "to this file (atomically).")] = None,
+    trace: Annotated[bool, typer.Option(help="Show the offers meeting by meeting.")] = False,
+    publics: Annotated[bool, typer.Option(help="Include the publics (level II); "
+                                          "--no-publics runs the bare negotiation.")] = True,
+) -> None:
+    """Run a scenario once and explain how it ended (`--json`: the RunResult of BRIEF §7)."""
+    from sim.io import atomic_write_text
+    from sim.report import print_run
+    from sim.results import run as run_once
+
+    r = _load(scenario, sets)
+    result = run_once(r.scenario, seed, publics=publics)
+    text = result.model_dump_json(indent=2)
+    if out_file is not None:
+        atomic_write_text(out_file, text + "\n")
+    if as_json:
+        sys.stdout.write(text + "\n")
+        return
+    print_run(out, r.scenario, result, trace=trace)
+    if out_file is not None:
+        out.print(f"Result written to {out_file}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

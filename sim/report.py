@@ -1,0 +1,192 @@
+"""Readable reports for the terminal: the exact analysis and a run's summary."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from sim.compiled import compile_scenario
+from sim.results import RunResult
+from sim.provenance import source_at
+from sim.scenario import Scenario
+
+LISTED = 10
+
+
+def analysis_report(scenario: Scenario, data: dict | None = None) -> dict:
+    """The §4 analysis plus what a class needs to read it: poll calibration, the deals closest
+    to both win-sets, and the ZOPA's best deals."""
+    c = compile_scenario(scenario)
+    a, b = c.ids
+    full = c.analysis
+    masks = full["_masks"]
+    report = {k: v for k, v in full.items() if not k.startswith("_")}
+    (ua, ra), (ub, rb) = c.base_utilities[a], c.base_utilities[b]
+    supports = {pid: cp.tolerance.support(cp.x) for pid, cp in c.parties.items()
+                if cp.x is not None}
+    thresholds = scenario.protocol.ratification
+
+    def row(k: int) -> dict:
+        return {
+            "deal": c.space.decode(k),
+            "outcome_class": c.outcome_class(k),
+            "utility": {a: round(float(ua[k]), 4), b: round(float(ub[k]), 4)},
+            "support": {p: round(float(s[k]), 4) for p, s in supports.items()},
+        }
+
+    report["calibration"] = [
+        {"party": pid, "poll": poll.label, "target": round(poll.target, 4),
+         "model": round(float(supports[pid][c.space.encode(poll.deal)]), 4),
+         "source": _poll_sources(data, pid, i)}
+        for pid, cp in c.parties.items() if cp.party.public is not None
+        for i, poll in enumerate(cp.party.public.polls)
+    ]
+    zopa = np.flatnonzero(masks["zopa"])
+    order = np.argsort(-((ua[zopa] - ra) * (ub[zopa] - rb)), kind="stable")
+    report["zopa_deals"] = [row(int(k)) for k in zopa[order][:LISTED]]
+    if len(supports) == 2:
+        # How far apart the publics are: the deals that come closest to both thresholds.
+        slack = np.minimum(*(supports[p] / thresholds[p] for p in (a, b)))
+        closest = np.argsort(-slack, kind="stable")[:5]
+        report["closest_to_both_winsets"] = [row(int(k)) for k in closest]
+    return report
+
+
+def _poll_sources(data: dict | None, pid: str, i: int) -> str | None:
+    if data is None:
+        return None
+    path = ("parties", pid, "public", "polls", i)
+    found = {source_at(data, (*path, key)) for key in ("support", "oppose")}
+    return ", ".join(sorted(s for s in found if s)) or None
+
+
+def print_analysis(console: Console, scenario: Scenario, report: dict) -> None:
+    names = {pid: p.name for pid, p in scenario.parties.items()}
+    ids = list(names)
+    thresholds = scenario.protocol.ratification
+    console.print(f"[bold]{scenario.title}[/]  ({report['outcome_space_size']} possible deals)")
+
+    t = Table(title="Round 0: what each side can accept")
+    t.add_column("")
+    for pid in ids:
+        t.add_column(names[pid], justify="right")
+    t.add_row("reservation utility (value of no deal)",
+              *(f"{report['reservation'][p]:.3f}" for p in ids))
+    t.add_row("ratification threshold", *(f"{thresholds.get(p, 0):.0%}" for p in ids))
+    t.add_row("win-set: deals its public would ratify",
+              *(str(report["winset_size"][p]) for p in ids))
+    t.add_row("deals its leader may sign", *(str(report["leader_feasible_size"][p]) for p in ids))
+    console.print(t)
+
+    cal = Table(title="Poll calibration (round 0)")
+    for col in ("public", "reference deal", "poll", "model", "source"):
+        cal.add_column(col, justify="right" if col in ("poll", "model") else "left")
+    for r in report["calibration"]:
+        cal.add_row(names[r["party"]], r["poll"], f"{r['target']:.1%}", f"{r['model']:.1%}",
+                    r["source"] or "")
+    console.print(cal)
+
+    size = report["zopa_size"]
+    verdict = ("[bold red]empty[/]: no deal is inside both win-sets and better than no deal "
+               "for both leaders. That is the deadlock." if size == 0 else
+               f"[bold green]{size} deals[/] are inside both win-sets and better than no deal "
+               "for both leaders.")
+    console.print(Panel(f"Zone of possible agreement (ZOPA): {verdict}", expand=False))
+
+    sol = Table(title="Solution concepts (over all deals both leaders prefer to no deal)")
+    sol.add_column("concept")
+    sol.add_column("deal")
+    for pid in ids:
+        sol.add_column(f"u {names[pid]}", justify="right")
+    for key, label in (("nash", "Nash bargaining solution"),
+                       ("kalai_smorodinsky", "Kalai–Smorodinsky"),
+                       ("compromise", "Weighted compromise (naive)"),
+                       ("nash_in_zopa", "Nash within the ZOPA")):
+        deal = report.get(key)
+        point = report.get(f"{key}_utility") or {}
+        sol.add_row(label, describe(deal, scenario) if deal else "none",
+                    *(f"{point[p]:.3f}" if p in point else "" for p in ids))
+    console.print(sol)
+    console.print(f"Pareto frontier: {report['pareto_size']} deals.")
+
+    for key, title in (("zopa_deals", "Best deals in the ZOPA (by Nash product)"),
+                       ("closest_to_both_winsets", "Deals closest to both publics' thresholds")):
+        rows = report.get(key) or []
+        if not rows:
+            continue
+        d = Table(title=title)
+        d.add_column("deal")
+        d.add_column("class")
+        for pid in ids:
+            d.add_column(f"support {names[pid]}", justify="right")
+        for r in rows:
+            d.add_row(describe(r["deal"], scenario), r["outcome_class"],
+                      *(f"{r['support'][p]:.0%}" if p in r["support"] else "" for p in ids))
+        console.print(d)
+
+
+def describe(deal: dict | None, scenario: Scenario) -> str:
+    """A deal in words: the treaty plus whatever it changes from the status quo."""
+    if deal is None:
+        return "no deal (status quo)"
+    agenda = scenario.agenda
+    changes = []
+    for issue, opt in deal.items():
+        if str(opt) == agenda.status_quo[issue]:
+            continue
+        unit = agenda.issues[issue].unit
+        changes.append(f"{issue}={opt}{' ' + unit if unit else ''}")
+    return "treaty; " + ", ".join(changes) if changes else "treaty, nothing else changes"
+
+
+def print_run(console: Console, scenario: Scenario, result: RunResult, *, trace: bool) -> None:
+    names = {pid: p.name for pid, p in scenario.parties.items()}
+    ids = list(names)
+    colour = {"ratified": "green", "signed_not_ratified": "yellow", "no_agreement": "red"}
+    head = (f"[bold {colour[result.status]}]{result.status.replace('_', ' ')}[/]  "
+            f"seed {result.seed}\n{result.reason}")
+    console.print(Panel(head, title=f"{scenario.name}: {scenario.title}", expand=False))
+    if result.deal is not None:
+        d = Table(title=f"The deal: {result.outcome_class} (meeting {result.round})")
+        d.add_column("issue")
+        d.add_column("outcome")
+        for issue, opt in result.deal.items():
+            label = scenario.agenda.issues[issue].label
+            unit = scenario.agenda.issues[issue].unit
+            d.add_row(label, f"{opt} {unit}" if unit else str(opt))
+        console.print(d)
+    t = Table(title="Sides at the end")
+    t.add_column("")
+    for pid in ids:
+        t.add_column(names[pid], justify="right")
+    what = "of the deal" if result.deal else "of no deal (reservation)"
+    t.add_row(f"leader's utility {what}", *(f"{result.utility[p]:.3f}" for p in ids))
+    on = "for the deal" if result.deal else "for the last offer"
+    t.add_row(f"public support {on}",
+              *(f"{result.support[p]:.0%}" if p in result.support else "" for p in ids))
+    t.add_row("leader approval", *(f"{result.approval[p]:.0%}" for p in ids))
+    if result.ratified is not None:
+        t.add_row("ratified", *("yes" if result.ratified[p] else "no" for p in ids))
+    console.print(t)
+    an = result.analysis
+    console.print(f"Meetings held: {len(result.trace)} of {scenario.protocol.rounds}.  "
+                  f"ZOPA size: {an['zopa_size']} at the start, {an['zopa_size_at_end']} at the "
+                  f"end (of {an['outcome_space_size']} deals).", highlight=False)
+    if trace:
+        tt = Table(title="Offers, meeting by meeting")
+        for col in ("meeting", "proposer", "offer", "response"):
+            tt.add_column(col)
+        for pid in ids:
+            tt.add_column(f"u {names[pid]}", justify="right")
+            tt.add_column(f"support {names[pid]}", justify="right")
+        for e in result.trace:
+            cells = []
+            for pid in ids:
+                cells += [f"{e.utility[pid]:.2f}" if pid in e.utility else "",
+                          f"{e.support[pid]:.0%}" if pid in e.support else ""]
+            tt.add_row(str(e.round), names[e.proposer],
+                       describe(e.offer, scenario) if e.offer else "-",
+                       e.response, *cells)
+        console.print(tt)
