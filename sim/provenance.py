@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-
 OPTION_REFERENCES = {"status_quo", "deal", "when", "requires"}
 """Keys whose values name options (``economic_package: 0`` is the option "0", not a quantity)."""
 

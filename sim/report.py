@@ -8,8 +8,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from sim.compiled import compile_scenario
-from sim.results import RunResult
 from sim.provenance import source_at
+from sim.results import RunResult
 from sim.scenario import Scenario
 
 LISTED = 10
