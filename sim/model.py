@@ -13,6 +13,8 @@ After the last meeting without a deal, the status quo holds.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import mesa
 import numpy as np
 from mesa.datacollection import DataCollector
@@ -27,6 +29,12 @@ from sim.scenario import (
     SetIntensity,
     SetThreshold,
 )
+
+
+def _reporters(*names) -> dict[str, attrgetter]:
+    pairs = [(n, n) if isinstance(n, str) else n for n in names]
+    return {column: attrgetter(attr) for column, attr in pairs}
+
 
 RATIFIED = "ratified"
 NOT_RATIFIED = "signed_not_ratified"
@@ -73,14 +81,16 @@ class NegotiationModel(mesa.Model):
                 self.publics[pid] = Public(self, pid, cp, cp.party.public.citizens)
         self.revalue()
 
+        # Agent reporters are attrgetters, not lambdas or attribute names: Mesa wraps agent
+        # attribute names in local closures, and either would make the model unpicklable
+        # (process pools, Dask). Model attribute names are looked up directly and are fine.
         self.datacollector = DataCollector(
             model_reporters={"meeting": "meeting", "zopa_size": "zopa_size",
                              "offer": "last_offer"},
             agenttype_reporters={
-                Leader: {"party": "party", "approval": "approval", "aspiration": "aspiration"},
-                Public: {"party": "party", "support_for_offer": "support_for_offer",
-                         "winset_size": "winset_size", "mean_tolerance": "mean_tolerance"},
-                ExternalActor: {"factor": "factor", "intensity": "intensity"},
+                Leader: _reporters("party", "approval", "aspiration"),
+                Public: _reporters("party", "support_for_offer", "winset_size", "mean_tolerance"),
+                ExternalActor: _reporters("factor", "intensity"),
             },
         )
 

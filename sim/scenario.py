@@ -394,7 +394,9 @@ EventEffect = Annotated[
 
 
 class Event(Strict):
-    round: int = Field(ge=1, description="Meeting (1 = the first) at whose start it applies.")
+    round: int = Field(
+        ge=1, description="Meeting (1 = the first) at whose start it applies; events after the "
+        "deadline never happen.")
     label: str
     effect: EventEffect
     source: SourceId | None = None
@@ -543,9 +545,5 @@ def cross_reference_problems(s: Scenario):
             )
         if isinstance(eff, Ban):
             yield from check_issue_options((*path, "effect", "options"), eff.options)
-        if ev.round > s.protocol.rounds:
-            yield (*path, "round"), (
-                f"meeting {ev.round} is after the deadline (protocol.rounds = {s.protocol.rounds})"
-            )
     for i, oc in enumerate(s.outcome_classes):
         yield from check_issue_options(("outcome_classes", i, "when"), oc.when)
