@@ -27,7 +27,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one problem per line, never wrapped
 
 ScenarioArg = Annotated[
     str, typer.Argument(help="A bundled scenario name (see `negsim scenarios`) or a YAML file.")

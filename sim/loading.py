@@ -188,7 +188,9 @@ def parse_set(assignment: str) -> tuple[Path_, Any]:
     return path, value
 
 
-def apply_sets(data: dict, sets: Iterable[str], origins: dict) -> dict:
+def apply_sets(data: dict, sets: Iterable[str], origins: dict) -> tuple[dict, list[Problem]]:
+    """Apply ``--set`` overrides; return the new data and a problem for each that could not
+    be applied (the rest still apply, so that validation can report everything at once)."""
     data = copy.deepcopy(data)
     problems = []
     for assignment in sets:
@@ -221,9 +223,7 @@ def apply_sets(data: dict, sets: Iterable[str], origins: dict) -> dict:
                 problems.append(Problem("--set", ".".join(map(str, path)), "no such field"))
                 continue
             origins[path] = ("--set", None)
-    if problems:
-        raise ScenarioError(problems)
-    return data
+    return data, problems
 
 
 # --------------------------------------------------------------------------- validation
@@ -302,8 +302,9 @@ def source_problems(data: dict, origins: dict, default_file: str) -> list[Proble
     return out
 
 
-def validate_data(data: dict, origins: dict, default_file: str) -> Scenario:
-    problems = source_problems(data, origins, default_file)
+def validate_data(data: dict, origins: dict, default_file: str,
+                  earlier: list[Problem] | None = None) -> Scenario:
+    problems = [*(earlier or []), *source_problems(data, origins, default_file)]
     scenario = None
     try:
         scenario = Scenario.model_validate(data, context={"defer_references": True})
@@ -312,10 +313,9 @@ def validate_data(data: dict, origins: dict, default_file: str) -> Scenario:
             path = _pydantic_path(err["loc"], data)
             file, line = _where(path, origins, default_file)
             problems.append(Problem(file, _dotted(path), _expected(err), line))
-    if scenario is not None:
-        for path, message in cross_reference_problems(scenario):
-            file, line = _where(path, origins, default_file)
-            problems.append(Problem(file, _dotted(path), message, line))
+    for path, message in cross_reference_problems(data):
+        file, line = _where(path, origins, default_file)
+        problems.append(Problem(file, _dotted(path), message, line))
     if scenario is not None and not problems:
         try:
             compile_scenario(scenario)
@@ -334,8 +334,8 @@ def resolve(ref: str | Path, sets: Iterable[str] = ()) -> Resolved:
     path = locate(str(ref))
     data, origins, files = _read_chain(path)
     data.pop("extends", None)
-    data = apply_sets(data, list(sets), origins)
-    scenario = validate_data(data, origins, files[-1])
+    data, set_problems = apply_sets(data, list(sets), origins)
+    scenario = validate_data(data, origins, files[-1], set_problems)
     return Resolved(scenario=scenario, data=data, origins=origins, files=files)
 
 

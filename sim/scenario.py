@@ -434,7 +434,7 @@ class Scenario(Strict):
     def _cross_references(self, info: ValidationInfo) -> Scenario:
         if info.context and info.context.get("defer_references"):
             return self  # the loader reports them itself, each with its own field path
-        problems = list(cross_reference_problems(self))
+        problems = list(cross_reference_problems(self.model_dump(mode="json")))
         if problems:
             raise ValueError("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
         return self
@@ -449,46 +449,58 @@ class Scenario(Strict):
         return b if party == a else a
 
 
-def cross_reference_problems(s: Scenario):
-    """Yield (path, message) for every name that points at nothing.
+def _as_dict(x) -> dict:
+    return x if isinstance(x, dict) else {}
 
-    Kept separate from pydantic's field errors so that the loader can report them with their own
-    field paths (pydantic would pin them all on the scenario's root).
+
+def _as_list(x) -> list:
+    return x if isinstance(x, list) else []
+
+
+def cross_reference_problems(data: dict):
+    """Yield (path, message) for every name in scenario data that points at nothing.
+
+    Works on the raw data, not on a validated :class:`Scenario`, so that a file with a wrong
+    type somewhere still gets all its dangling names reported in the same pass; values of the
+    wrong shape are skipped here (pydantic reports them).
     """
-    issues = s.agenda.issues
-    parties = list(s.parties)
+    agenda = _as_dict(data.get("agenda"))
+    issues = {k: [_option_name(o) for o in _as_list(_as_dict(v).get("options"))]
+              for k, v in _as_dict(agenda.get("issues")).items()}
+    parties = list(_as_dict(data.get("parties")))
+    external = _as_dict(data.get("external"))
+    territories = _as_dict(data.get("territories"))
 
-    def check_issue_options(path, mapping, *, complete=False, strict_values=True):
+    def options_of(value):
+        return [_option_name(o) for o in (value if isinstance(value, list) else [value])]
+
+    def check_issue_options(path, mapping, *, complete=False):
+        mapping = _as_dict(mapping)
         for issue, opts in mapping.items():
             if issue not in issues:
                 yield (*path, issue), f"unknown issue {issue!r}; expected one of {list(issues)}"
                 continue
-            if not strict_values:
-                continue
-            for opt in opts if isinstance(opts, list) else [opts]:
-                if opt not in issues[issue].options:
+            for opt in options_of(opts):
+                if opt not in issues[issue]:
                     yield (*path, issue), (
-                        f"unknown option {opt!r} of {issue!r}; expected one of "
-                        f"{issues[issue].options}"
-                    )
+                        f"unknown option {opt!r} of {issue!r}; expected one of {issues[issue]}")
         if complete:
             for issue in issues:
                 if issue not in mapping:
                     yield (*path, issue), "missing: every issue needs an option here"
 
     def check_values(path, terms, *, complete):
+        terms = _as_dict(terms)
         for issue, term in terms.items():
             if issue not in issues:
                 yield (*path, issue), f"unknown issue {issue!r}; expected one of {list(issues)}"
                 continue
-            opts = issues[issue].options
-            for opt in term.values:
-                if opt not in opts:
-                    yield (*path, issue, "values", opt), (
-                        f"unknown option {opt!r}; expected one of {opts}"
-                    )
-            for opt in opts:
-                if opt not in term.values:
+            values = {_option_name(o) for o in _as_dict(_as_dict(term).get("values"))}
+            for opt in sorted(values - set(issues[issue])):
+                yield (*path, issue, "values", opt), (
+                    f"unknown option {opt!r}; expected one of {issues[issue]}")
+            for opt in issues[issue]:
+                if opt not in values:
                     yield (*path, issue, "values"), f"missing a value for option {opt!r}"
         if complete:
             for issue in issues:
@@ -496,54 +508,58 @@ def cross_reference_problems(s: Scenario):
                     yield (*path, issue), "missing: the utility needs every issue of the agenda"
 
     def check_party(path, party):
-        if party not in s.parties:
+        if isinstance(party, str) and party not in parties:
             yield path, f"unknown party {party!r}; expected one of {parties}"
 
-    yield from check_issue_options(("agenda", "status_quo"), s.agenda.status_quo, complete=True)
-    for name, issue in issues.items():
-        if issue.territory is not None and issue.territory not in s.territories:
+    yield from check_issue_options(("agenda", "status_quo"), agenda.get("status_quo"),
+                                   complete=True)
+    for name, issue in _as_dict(agenda.get("issues")).items():
+        terr = _as_dict(issue).get("territory")
+        if terr is not None and terr not in territories:
             yield ("agenda", "issues", name, "territory"), (
-                f"unknown territory {issue.territory!r}; expected one of {list(s.territories)}"
-            )
-    for pid, party in s.parties.items():
+                f"unknown territory {terr!r}; expected one of {list(territories)}")
+    protocol = _as_dict(data.get("protocol"))
+    ratification = _as_dict(protocol.get("ratification"))
+    for pid, party in _as_dict(data.get("parties")).items():
         base = ("parties", pid)
+        leader = _as_dict(_as_dict(party).get("leader"))
         yield from check_values((*base, "leader", "utility", "issues"),
-                                party.leader.utility.issues, complete=True)
-        yield from check_issue_options((*base, "leader", "requires"), party.leader.requires)
-        if party.public is not None:
+                                _as_dict(leader.get("utility")).get("issues"), complete=True)
+        yield from check_issue_options((*base, "leader", "requires"), leader.get("requires"))
+        public = _as_dict(party).get("public")
+        if isinstance(public, dict):
             pub = (*base, "public")
-            yield from check_values((*pub, "concession", "issues"),
-                                    party.public.concession.issues, complete=False)
-            yield from check_values((*pub, "compensation", "issues"),
-                                    party.public.compensation.issues, complete=False)
-            for i, poll in enumerate(party.public.polls):
-                yield from check_issue_options((*pub, "polls", i, "deal"), poll.deal,
-                                               complete=True)
-    yield from check_party(("protocol", "opens"), s.protocol.opens)
-    for pid in s.protocol.ratification:
+            for index in ("concession", "compensation"):
+                yield from check_values((*pub, index, "issues"),
+                                        _as_dict(public.get(index)).get("issues"), complete=False)
+            for i, poll in enumerate(_as_list(public.get("polls"))):
+                yield from check_issue_options((*pub, "polls", i, "deal"),
+                                               _as_dict(poll).get("deal"), complete=True)
+            if pid not in ratification:
+                yield ("protocol", "ratification"), f"missing a threshold for {pid!r}"
+    yield from check_party(("protocol", "opens"), protocol.get("opens"))
+    for pid in ratification:
         yield from check_party(("protocol", "ratification", pid), pid)
-    for pid, party in s.parties.items():
-        if party.public is not None and pid not in s.protocol.ratification:
-            yield ("protocol", "ratification"), f"missing a threshold for {pid!r}"
-    for fid, factor in s.external.items():
-        for i, eff in enumerate(factor.effects):
-            yield from check_party(("external", fid, "effects", i, "party"), eff.party)
-            if eff.target.startswith("weight."):
-                issue = eff.target.removeprefix("weight.")
+    for fid, factor in external.items():
+        for i, eff in enumerate(_as_list(_as_dict(factor).get("effects"))):
+            eff = _as_dict(eff)
+            yield from check_party(("external", fid, "effects", i, "party"), eff.get("party"))
+            target = eff.get("target")
+            if isinstance(target, str) and target.startswith("weight."):
+                issue = target.removeprefix("weight.")
                 if issue not in issues:
                     yield ("external", fid, "effects", i, "target"), (
-                        f"unknown issue {issue!r}; expected one of {list(issues)}"
-                    )
-    for i, ev in enumerate(s.events):
-        path = ("events", i)
-        eff = ev.effect
-        if hasattr(eff, "party"):
-            yield from check_party((*path, "effect", "party"), eff.party)
-        if isinstance(eff, SetIntensity) and eff.factor not in s.external:
-            yield (*path, "effect", "factor"), (
-                f"unknown external factor {eff.factor!r}; expected one of {list(s.external)}"
-            )
-        if isinstance(eff, Ban):
-            yield from check_issue_options((*path, "effect", "options"), eff.options)
-    for i, oc in enumerate(s.outcome_classes):
-        yield from check_issue_options(("outcome_classes", i, "when"), oc.when)
+                        f"unknown issue {issue!r}; expected one of {list(issues)}")
+    for i, ev in enumerate(_as_list(data.get("events"))):
+        eff = _as_dict(_as_dict(ev).get("effect"))
+        path = ("events", i, "effect")
+        if "party" in eff:
+            yield from check_party((*path, "party"), eff["party"])
+        if eff.get("kind") == "set_intensity" and eff.get("factor") not in external:
+            yield (*path, "factor"), (
+                f"unknown external factor {eff.get('factor')!r}; expected one of "
+                f"{list(external)}")
+        if eff.get("kind") == "ban":
+            yield from check_issue_options((*path, "options"), eff.get("options"))
+    for i, oc in enumerate(_as_list(data.get("outcome_classes"))):
+        yield from check_issue_options(("outcome_classes", i, "when"), _as_dict(oc).get("when"))
