@@ -103,6 +103,12 @@ class Compiled:
             out[pid] = leader_utility(self.space, cp.party.leader, w, p)
         return out
 
+    @cached_property
+    def sha256(self) -> str:
+        from sim.loading import scenario_sha256
+
+        return scenario_sha256(self.scenario)
+
     def outcome_class(self, k: int | None) -> str:
         return STATUS_QUO_CLASS if k is None else self.class_names[int(self.class_of[k])]
 

@@ -92,15 +92,26 @@ def locate(ref: str, relative_to: Path | None = None) -> Path:
 
 
 def _line_map(node: yaml.Node, path: Path_ = ()) -> Iterator[tuple[Path_, int]]:
-    yield path, node.start_mark.line + 1
+    """The line of every key and list item below ``node`` (a key's line, not its value's)."""
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            key = k.value
+            key = _key_of(k)
             yield (*path, key), k.start_mark.line + 1
             yield from _line_map(v, (*path, key))
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
+            yield (*path, i), v.start_mark.line + 1
             yield from _line_map(v, (*path, i))
+
+
+def _key_of(node: yaml.Node):
+    """A key as safe_load builds it (``5:`` is the int 5), so paths match the data."""
+    if isinstance(node, yaml.ScalarNode) and node.style is None:
+        try:
+            return yaml.safe_load(node.value)
+        except yaml.YAMLError:
+            return node.value
+    return node.value
 
 
 def read_yaml(path: Path) -> tuple[dict, dict[Path_, int]]:
@@ -120,7 +131,7 @@ def read_yaml(path: Path) -> tuple[dict, dict[Path_, int]]:
                                      mark.line + 1 if mark else None)]) from None
     if not isinstance(data, dict):
         raise ScenarioError([Problem(name, "", "expected a mapping of scenario fields at the top")])
-    lines = dict(_line_map(node)) if node is not None else {}
+    lines = {(): 1, **dict(_line_map(node))} if node is not None else {}
     return data, lines
 
 
@@ -144,6 +155,12 @@ def _origins_of(data: Any, file: str, lines: dict[Path_, int], path: Path_ = ())
             yield from _origins_of(v, file, lines, (*path, i))
 
 
+def _get(data: Any, path: Path_) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 def _read_chain(path: Path, seen: tuple[Path, ...] = ()):
     """Read a file and its ``extends`` ancestors; return merged data, origins and the files."""
     path = path.resolve()
@@ -165,7 +182,11 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()):
                                      lines.get(("extends",)))]) from None
     base, base_origins, files = _read_chain(parent_path, (*seen, path))
     merged = _merge(base, data)
-    origins = {**base_origins, **own}
+    # Where the child replaces a list or a value, nothing below it comes from the parent.
+    replaced = [p for p in own if p and not isinstance(_get(data, p), dict)]
+    origins = {p: o for p, o in base_origins.items()
+               if not any(p[:len(r)] == r and len(p) > len(r) for r in replaced)}
+    origins.update(own)
     return merged, origins, [*files, str(path)]
 
 

@@ -7,7 +7,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from sim import __version__
-from sim.loading import scenario_sha256
 from sim.model import NO_AGREEMENT, NOT_RATIFIED, RATIFIED, NegotiationModel
 from sim.scenario import Scenario
 
@@ -72,7 +71,7 @@ def result_of(model: NegotiationModel) -> RunResult:
     analysis["zopa_size_at_end"] = model.zopa_size
     return RunResult(
         negsim_version=__version__,
-        scenario=ScenarioRef(name=s.name, sha256=scenario_sha256(s)),
+        scenario=ScenarioRef(name=s.name, sha256=c.sha256),
         seed=int(model.seed or 0),
         status=model.status or NO_AGREEMENT,
         reason=explain(model, names),
@@ -100,8 +99,8 @@ def explain(model: NegotiationModel, names: dict[str, str]) -> str:
             return signed + tail
         failed = [p for p, ok in (model.ratified or {}).items() if not ok]
         which = " and ".join(
-            f"{names[p]} ({model.votes[p]:.0%} against a threshold of "
-            f"{model.publics[p].threshold:.0%})" for p in failed)
+            f"{names[p]} ({model.votes[p]:.0%} in favour, short of the "
+            f"{model.publics[p].threshold:.0%} needed)" for p in failed)
         return f"{signed}, but ratification failed in {which}: involuntary defection."
     meetings = model.spec.protocol.rounds
     if model.zopa_size == 0:

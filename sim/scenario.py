@@ -31,12 +31,15 @@ ASSUMPTION = "assumption"
 
 
 def _unwrap_sourced(value: Any) -> Any:
-    """Accept ``{value: x, source: s, note: ...}`` wherever a number is expected."""
+    """Accept ``{value: x, source: s, note: ...}`` wherever a number is expected; refuse
+    YAML's yes/no booleans, which pydantic would otherwise read as 1 and 0."""
     if isinstance(value, dict) and "value" in value:
         extra = set(value) - {"value", "source", "note"}
         if extra:
             raise ValueError(f"unexpected keys {sorted(extra)} in a sourced number")
-        return value["value"]
+        value = value["value"]
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the yes/no value {value!r}")
     return value
 
 
