@@ -57,6 +57,15 @@ class Public(mesa.Agent):
         return None if k is None else float(self.support[k])
 
     @property
+    def expects_breakthrough(self) -> float:
+        """Share of citizens who would accept some deal the other public would ratify now
+        (not calibrated; compare the Sankei/FNN share expecting progress)."""
+        other = self.model.publics.get(self.model.spec.other(self.party))
+        if other is None or not other.winset.any():
+            return 0.0
+        return float((self.tolerance >= self._c.x[other.winset].min()).mean())
+
+    @property
     def mean_tolerance(self) -> float:
         return float(self.tolerance.mean())
 

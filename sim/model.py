@@ -89,7 +89,8 @@ class NegotiationModel(mesa.Model):
                              "offer": "last_offer"},
             agenttype_reporters={
                 Leader: _reporters("party", "approval", "aspiration"),
-                Public: _reporters("party", "support_for_offer", "winset_size", "mean_tolerance"),
+                Public: _reporters("party", "support_for_offer", "winset_size", "mean_tolerance",
+                                   "expects_breakthrough"),
                 ExternalActor: _reporters("factor", "intensity"),
             },
         )
