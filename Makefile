@@ -35,9 +35,11 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/negsim run baseline
 
-test: install-dev
-	$(BIN)/ruff check .
+test: install-dev lint
 	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python benchmarks/bench_run.py

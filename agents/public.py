@@ -77,6 +77,8 @@ class Public(mesa.Agent):
 
     def influence(self) -> None:
         t = self.tolerance
+        if t.size < 2:
+            return  # nobody to talk to
         s = int(self.model.rng.integers(1, t.size))
         gap = np.concatenate((t[s:], t[:s]))
         gap -= t

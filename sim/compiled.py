@@ -115,11 +115,18 @@ class Compiled:
     @cached_property
     def analysis(self) -> dict:
         """The exact round-0 analysis (BRIEF §4), from the calibrated, not sampled, publics."""
-        return exact_analysis(self, {pid: cp.party.leader.approval
-                                     for pid, cp in self.parties.items()},
-                              {pid: cp.tolerance.support(cp.x) if cp.x is not None else None
-                               for pid, cp in self.parties.items()},
-                              dict(self.scenario.protocol.ratification),
+        return self._analysis(publics=True)
+
+    @cached_property
+    def analysis_without_publics(self) -> dict:
+        """The same for the bare negotiation (level I only: every deal can be ratified)."""
+        return self._analysis(publics=False)
+
+    def _analysis(self, publics: bool) -> dict:
+        supports = {pid: cp.tolerance.support(cp.x) if publics and cp.x is not None else None
+                    for pid, cp in self.parties.items()}
+        approvals = {pid: cp.party.leader.approval for pid, cp in self.parties.items()}
+        return exact_analysis(self, approvals, supports, dict(self.scenario.protocol.ratification),
                               self.base_utilities, extra_bans=None)
 
 
@@ -175,7 +182,9 @@ def exact_analysis(c: Compiled, approvals, supports, thresholds, utilities, extr
         "kalai_smorodinsky": deal(ks),
         "kalai_smorodinsky_utility": point(ks),
         "nash_in_zopa": deal(nash_z),
+        "nash_in_zopa_utility": point(nash_z),
         "kalai_smorodinsky_in_zopa": deal(ks_z),
+        "kalai_smorodinsky_in_zopa_utility": point(ks_z),
         "compromise": deal(compromise),
         "compromise_utility": point(compromise),
         "_masks": {"zopa": zopa, "pareto": pareto, "winsets": winsets, "feasible": feasible},

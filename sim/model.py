@@ -52,6 +52,7 @@ class NegotiationModel(mesa.Model):
                  publics: bool = True):
         super().__init__(rng=seed)
         self.seed = seed
+        self.with_publics = publics
         self.compiled = scenario if isinstance(scenario, Compiled) else compile_scenario(scenario)
         # Not `self.scenario`: Mesa 3.5 reserves that name for its own Scenario objects.
         self.spec = self.compiled.scenario

@@ -103,7 +103,8 @@ def print_analysis(console: Console, scenario: Scenario, report: dict) -> None:
     for key, label in (("nash", "Nash bargaining solution"),
                        ("kalai_smorodinsky", "Kalai–Smorodinsky"),
                        ("compromise", "Weighted compromise (naive)"),
-                       ("nash_in_zopa", "Nash within the ZOPA")):
+                       ("nash_in_zopa", "Nash within the ZOPA"),
+                       ("kalai_smorodinsky_in_zopa", "Kalai–Smorodinsky within the ZOPA")):
         deal = report.get(key)
         point = report.get(f"{key}_utility") or {}
         sol.add_row(label, describe(deal, scenario) if deal else "none",
@@ -176,7 +177,7 @@ def print_run(console: Console, scenario: Scenario, result: RunResult, *, trace:
                   f"end (of {an['outcome_space_size']} deals).", highlight=False)
     if trace:
         tt = Table(title="Offers, meeting by meeting")
-        for col in ("meeting", "proposer", "offer", "response"):
+        for col in ("meeting", "events", "proposer", "offer", "response"):
             tt.add_column(col)
         for pid in ids:
             tt.add_column(f"u {names[pid]}", justify="right")
@@ -186,7 +187,8 @@ def print_run(console: Console, scenario: Scenario, result: RunResult, *, trace:
             for pid in ids:
                 cells += [f"{e.utility[pid]:.2f}" if pid in e.utility else "",
                           f"{e.support[pid]:.0%}" if pid in e.support else ""]
-            tt.add_row(str(e.round), names[e.proposer],
+            events = "; ".join(getattr(e, "events", None) or [])
+            tt.add_row(str(e.round), events, names[e.proposer],
                        describe(e.offer, scenario) if e.offer else "-",
                        e.response, *cells)
         console.print(tt)

@@ -67,7 +67,8 @@ def result_of(model: NegotiationModel) -> RunResult:
     else:
         utility = {pid: float(lead.reservation) for pid, lead in model.leaders.items()}
         shown = model.last_offer
-    analysis = {key: v for key, v in c.analysis.items() if not key.startswith("_")}
+    full = c.analysis if model.with_publics else c.analysis_without_publics
+    analysis = {key: v for key, v in full.items() if not key.startswith("_")}
     analysis["zopa_size_at_end"] = model.zopa_size
     return RunResult(
         negsim_version=__version__,
