@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -171,22 +172,38 @@ def analyze(scenario: ScenarioArg, sets: SetOpt = None, as_json: JsonOpt = False
 @app.command()
 def run(
     scenario: ScenarioArg,
-    seed: Annotated[int, typer.Option(help="Random seed: same scenario + seed, same result.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: same scenario + seed, same result. "
+                                      "With --runs, the master seed of the ensemble.")] = 0,
     sets: SetOpt = None,
     as_json: JsonOpt = False,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the RunResult JSON "
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON result "
                                                   "to this file (atomically).")] = None,
     trace: Annotated[bool, typer.Option(help="Show the offers meeting by meeting.")] = False,
     publics: Annotated[bool, typer.Option(help="Include the publics (level II); "
                                           "--no-publics runs the bare negotiation.")] = True,
+    runs: Annotated[int, typer.Option(min=1, help="Run a Monte Carlo ensemble of this many "
+                                      "runs (run i's seed derives from --seed and i).")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes for an "
+                                                "ensemble (default: all cores).")] = None,
+    backend: Annotated[str, typer.Option(help="Where ensemble runs go: `local` processes or "
+                                         "a `dask` cluster.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. "
+                                                  "tcp://127.0.0.1:8786 (with --backend dask; "
+                                                  "default: a local cluster).")] = None,
 ) -> None:
-    """Run a scenario once and explain how it ended (`--json`: the RunResult of BRIEF §7)."""
+    """Run a scenario once and explain how it ended (`--json`: the RunResult of BRIEF §7), or
+    an ensemble with `--runs N` (`--json`: the EnsembleResult)."""
     from sim.io import atomic_write_text
-    from sim.report import print_run
-    from sim.results import run as run_once
+    from sim.runner import Runner
 
     r = _load(scenario, sets)
-    result = run_once(r.scenario, seed, publics=publics)
+    runner = Runner(r.data, publics=publics)
+    if runs > 1:
+        _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file)
+        return
+    from sim.report import print_run
+
+    result = runner.run(seed)
     text = result.model_dump_json(indent=2)
     if out_file is not None:
         atomic_write_text(out_file, text + "\n")
@@ -196,6 +213,51 @@ def run(
     print_run(out, r.scenario, result, trace=trace)
     if out_file is not None:
         out.print(f"Result written to {out_file}", highlight=False)
+
+
+def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from sim.ensemble import Ensemble, default_workers
+    from sim.io import atomic_write_text
+    from sim.report import print_ensemble
+
+    if backend not in ("local", "dask"):
+        err.print(f"[bold red]error:[/] --backend must be `local` or `dask`, not {backend!r}")
+        raise typer.Exit(2)
+    ens = Ensemble(runner, runs, seed, workers or default_workers(), backend)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:>7} runs/s"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(f"{runner.name} x {runs}", total=runs, rate="")
+        started = time.perf_counter()
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            done = bar.tasks[task].completed
+            bar.update(task, rate=f"{done / max(time.perf_counter() - started, 1e-9):.0f}")
+
+        ens.execute(advance, scheduler)
+    result = ens.result()
+    text = json.dumps(result, indent=2)
+    if out_file is not None:
+        atomic_write_text(out_file, text + "\n")
+    if ens.interrupted:
+        err.print(f"[yellow]interrupted:[/] kept the {len(ens.rows)} finished runs")
+    if as_json:
+        sys.stdout.write(text + "\n")
+    else:
+        print_ensemble(out, runner.nominal, result)
+    if ens.interrupted:
+        raise typer.Exit(130)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ only on the scenario, not on the seed, so an ensemble compiles once and runs man
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -66,8 +67,7 @@ class Compiled:
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
-        self.space = OutcomeSpace(scenario.agenda)
-        self.class_names, self.class_of = self.space.classify_all(scenario.outcome_classes)
+        self.space, self.class_names, self.class_of = _space_of(scenario)
         self.parties: dict[str, CompiledParty] = {}
         for pid, party in scenario.parties.items():
             x = tol = grid = None
@@ -216,6 +216,25 @@ def weighted_compromise(c: Compiled, utilities) -> int:
     return c.space.encode(deal)
 
 
+def _space_of(scenario: Scenario):
+    """Outcome space and classes depend only on the agenda and the class definitions, which
+    every run of an ensemble shares: build them once."""
+    key = json.dumps([scenario.agenda.model_dump(mode="json"),
+                      [c.model_dump(mode="json") for c in scenario.outcome_classes]],
+                     sort_keys=True)
+    hit = _SPACES.get(key)
+    if hit is None:
+        space = OutcomeSpace(scenario.agenda)
+        names, class_of = space.classify_all(scenario.outcome_classes)
+        class_of.setflags(write=False)
+        space.index.setflags(write=False)
+        hit = _SPACES[key] = (space, names, class_of)
+        if len(_SPACES) > 16:
+            _SPACES.pop(next(iter(_SPACES)))
+    return hit
+
+
+_SPACES: dict[str, tuple] = {}
 _CACHE: dict[int, tuple[Scenario, Compiled]] = {}
 
 

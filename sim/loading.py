@@ -233,9 +233,11 @@ def apply_sets(data: dict, sets: Iterable[str], origins: dict) -> tuple[dict, li
             last = path[-1]
             if isinstance(node, dict):
                 current = node.get(last)
-                # A sourced number keeps its source when only the value is overridden.
-                if isinstance(current, dict) and "value" in current and not isinstance(value, dict):
-                    node[last] = {**current, "value": value, "note": f"set by --set {assignment}"}
+                # A sourced number (or distribution) keeps its source when set to a number.
+                if isinstance(current, dict) and ("value" in current or "dist" in current) \
+                        and not isinstance(value, dict):
+                    node[last] = {"value": value, "note": f"set by --set {assignment}",
+                                  **({"source": current["source"]} if "source" in current else {})}
                 else:
                     node[last] = value
             elif isinstance(node, list) and isinstance(last, int) and last < len(node):

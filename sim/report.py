@@ -192,3 +192,60 @@ def print_run(console: Console, scenario: Scenario, result: RunResult, *, trace:
                        describe(e.offer, scenario) if e.offer else "-",
                        e.response, *cells)
         console.print(tt)
+
+
+def print_ensemble(console: Console, scenario: Scenario, result: dict) -> None:
+    names = {pid: p.name for pid, p in scenario.parties.items()}
+    n = result["completed"] - result["failed_runs"]
+    agreement = result["agreement"]
+    ratified = result["status"]["ratified"]
+    console.print(Panel(
+        f"[bold]{n} runs[/] of {result['scenario']['name']} (seed {result['seed']}, "
+        f"{result['workers']} worker(s), {result['backend']}, {result['elapsed_s']:.1f} s)\n"
+        f"P(ratified agreement) = [bold]{_pct(ratified)}[/]   "
+        f"P(any signed deal) = {_pct(agreement)}",
+        title="Ensemble", expand=False))
+
+    t = Table(title="Outcome probabilities (95% Wilson intervals)")
+    for col in ("", "count", "probability", "95% interval"):
+        t.add_column(col, justify="left" if not col else "right")
+    for label, block in (("status", result["status"]), ("outcome class", result["outcome_class"])):
+        for key, s in block.items():
+            t.add_row(f"{label}: {key.replace('_', ' ')}", str(s["count"]), _p(s["p"]),
+                      f"{s['low']:.1%} – {s['high']:.1%}")
+    console.print(t)
+
+    rounds = result["rounds_to_agreement"]
+    if rounds:
+        hist = "  ".join(f"{k}:{v}" for k, v in rounds["histogram"].items())
+        console.print(f"Meeting of agreement: mean {rounds['mean']:.1f}, median "
+                      f"{rounds['median']:.0f}, 10-90% {rounds['p10']:.0f}-{rounds['p90']:.0f}"
+                      f"   ({hist})", highlight=False)
+        a = Table(title="At agreement (mean, 10-90%)")
+        a.add_column("")
+        for pid in names:
+            a.add_column(names[pid], justify="right")
+        for key, label in (("utility", "leader's utility"), ("support", "public support")):
+            cells = []
+            for pid in names:
+                s = result["at_agreement"][key][pid]
+                cells.append("" if s is None else
+                             f"{s['mean']:.2f} ({s['p10']:.2f}-{s['p90']:.2f})")
+            a.add_row(label, *cells)
+        console.print(a)
+    else:
+        console.print("No run reached a signed deal.")
+    if result["uncertain_parameters"]:
+        console.print("Uncertain parameters drawn per run: "
+                      + ", ".join(result["uncertain_parameters"]), highlight=False)
+    if result["failed_runs"]:
+        console.print(f"[red]{result['failed_runs']} runs failed[/]; first: "
+                      f"seed {result['failed'][0]['seed']}: {result['failed'][0]['error']}")
+
+
+def _p(p: float | None) -> str:
+    return "" if p is None else f"{p:.1%}"
+
+
+def _pct(s: dict) -> str:
+    return f"{_p(s['p'])} [{s['low']:.1%}, {s['high']:.1%}]"

@@ -47,10 +47,13 @@ class RunResult(BaseModel):
     ratified: dict[str, bool] | None
     analysis: dict[str, Any]
     trace: list[TraceEntry]
+    parameters: dict[str, float] = {}
+    """Values drawn for the scenario's uncertain parameters (empty if it has none)."""
 
 
 def run(scenario: Scenario, seed: int = 0, *, publics: bool = True) -> RunResult:
-    """Run a scenario once to the end and return its :class:`RunResult`."""
+    """Run a scenario at its nominal values once to the end (see :mod:`sim.runner` for runs
+    that draw uncertain parameters from the seed)."""
     model = NegotiationModel(scenario, seed, publics=publics)
     model.run_model()
     return result_of(model)

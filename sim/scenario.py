@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -31,8 +32,13 @@ ASSUMPTION = "assumption"
 
 
 def _unwrap_sourced(value: Any) -> Any:
-    """Accept ``{value: x, source: s, note: ...}`` wherever a number is expected; refuse
-    YAML's yes/no booleans, which pydantic would otherwise read as 1 and 0."""
+    """Accept ``{value: x, source: s, note: ...}`` or a distribution (``{dist: ...}``, see
+    :mod:`sim.uncertainty`) wherever a number is expected; refuse YAML's yes/no booleans,
+    which pydantic would otherwise read as 1 and 0."""
+    if isinstance(value, dict) and "dist" in value:
+        from sim.uncertainty import Distribution  # a distribution stands at its central value
+
+        return Distribution.model_validate(value).central
     if isinstance(value, dict) and "value" in value:
         extra = set(value) - {"value", "source", "note"}
         if extra:
@@ -43,31 +49,37 @@ def _unwrap_sourced(value: Any) -> Any:
     return value
 
 
-_SOURCED_SCHEMA = {
-    "anyOf": [
-        {"type": "number"},
-        {
-            "type": "object",
-            "properties": {
-                "value": {"type": "number"},
-                "source": {"type": "string"},
-                "note": {"type": "string"},
-            },
-            "required": ["value"],
-            "additionalProperties": False,
-        },
-    ]
-}
+def _number_schema(**bounds) -> dict:
+    number = {"type": "number", **bounds}
+    return {
+        "description": "A number; or {value, source, note}; or a distribution "
+                       "{dist: normal|truncnormal|beta|uniform|triangular, ..., source}.",
+        "anyOf": [
+            number,
+            {"type": "object", "required": ["value"], "additionalProperties": False,
+             "properties": {"value": number, "source": {"type": "string"},
+                            "note": {"type": "string"}}},
+            {"type": "object", "required": ["dist"], "additionalProperties": False,
+             "properties": {
+                 "dist": {"enum": ["normal", "truncnormal", "beta", "uniform", "triangular"]},
+                 **{k: {"type": "number"} for k in ("mean", "sd", "low", "high", "a", "b",
+                                                    "mode")},
+                 "source": {"type": "string"}, "note": {"type": "string"}}},
+        ],
+    }
 
-Num = Annotated[float, BeforeValidator(_unwrap_sourced, json_schema_input_type=Any)]
-"""A number, optionally written with its source: ``{value: 0.46, source: levada_2018_11}``."""
 
-Share = Annotated[
-    float, BeforeValidator(_unwrap_sourced, json_schema_input_type=Any), Field(ge=0.0, le=1.0)
-]
-"""A share in [0, 1] (approval, support, a threshold), optionally with its source."""
+_unwrap = BeforeValidator(_unwrap_sourced)
 
-Count = Annotated[int, BeforeValidator(_unwrap_sourced, json_schema_input_type=Any), Field(gt=0)]
+Num = Annotated[float, _unwrap, WithJsonSchema(_number_schema())]
+"""A number, optionally with its source (``{value: 0.46, source: levada_2018_11}``) or as a
+distribution (see :mod:`sim.uncertainty`)."""
+
+Share = Annotated[float, _unwrap, Field(ge=0.0, le=1.0),
+                  WithJsonSchema(_number_schema(minimum=0, maximum=1))]
+"""A share in [0, 1] (approval, support, a threshold), written like :data:`Num`."""
+
+Count = Annotated[int, _unwrap, Field(gt=0), WithJsonSchema(_number_schema(exclusiveMinimum=0))]
 
 
 def _option_name(value: Any) -> Any:

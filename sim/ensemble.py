@@ -1,0 +1,199 @@
+"""Monte Carlo ensembles: many runs of one scenario, each with its own seed, summarised as the
+EnsembleResult of BRIEF §7.
+
+Run i's seed is derived from the master seed S and i alone (numpy ``SeedSequence(S,
+spawn_key=(i,))``), so an ensemble's results do not depend on the number of workers, the backend
+or the order in which runs finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim import __version__
+from sim.runner import Runner
+
+STATUSES = ("ratified", "signed_not_ratified", "no_agreement")
+Z95 = 1.959963984540054
+
+
+def run_seed(master: int, index: int) -> int:
+    """The seed of run ``index`` of an ensemble with master seed ``master`` (a 63-bit int, so
+    that ``negsim run --seed`` reproduces any member on its own)."""
+    state = np.random.SeedSequence(master, spawn_key=(index,)).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927, JASA 22); well behaved
+    near 0 and 1, unlike the normal approximation."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --------------------------------------------------------------------------- execution
+
+_RUNNER: Runner | None = None
+
+
+def _init_worker(runner: Runner) -> None:
+    global _RUNNER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps results
+    _RUNNER = runner
+
+
+def _run_chunk(chunk: list[tuple[int, int]]) -> list[dict]:
+    assert _RUNNER is not None
+    return [_RUNNER.row(i, s) for i, s in chunk]
+
+
+def chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class Ensemble:
+    """An ensemble in progress or done: its rows, in run order once finished."""
+
+    runner: Runner
+    runs: int
+    seed: int = 0
+    workers: int = 1
+    backend: str = "local"
+    rows: list[dict] = field(default_factory=list)
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+
+    def tasks(self) -> list[tuple[int, int]]:
+        return [(i, run_seed(self.seed, i)) for i in range(self.runs)]
+
+    def execute(self, progress: Callable[[int], None] | None = None,
+                scheduler: str | None = None) -> Ensemble:
+        """Run everything; ``progress(n)`` is told how many runs just finished. Ctrl-C stops
+        early and keeps the finished runs (``interrupted`` is then True)."""
+        start = time.perf_counter()
+        tasks = self.tasks()
+        try:
+            if self.backend == "dask":
+                from sim.cluster import run_on_dask
+
+                run_on_dask(self, tasks, progress, scheduler)
+            elif self.workers <= 1:
+                for i, s in tasks:
+                    self.rows.append(self.runner.row(i, s))
+                    if progress:
+                        progress(1)
+            else:
+                self._run_local(tasks, progress)
+        except KeyboardInterrupt:
+            self.interrupted = True
+        self.rows.sort(key=lambda r: r["index"])
+        self.elapsed_s = time.perf_counter() - start
+        return self
+
+    def _run_local(self, tasks, progress) -> None:
+        size = max(1, min(250, len(tasks) // (self.workers * 8) or 1))
+        # spawn, not fork: forking a process that runs Rich's refresh thread is unsafe.
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(self.runner,))
+        pending = {pool.submit(_run_chunk, c) for c in chunks(tasks, size)}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    rows = fut.result()
+                    self.rows.extend(rows)
+                    if progress:
+                        progress(len(rows))
+        except KeyboardInterrupt:
+            for fut in pending:
+                fut.cancel()
+            for fut in pending:  # chunks already running finish and are kept
+                if not fut.cancelled():
+                    with contextlib.suppress(Exception):  # a chunk lost to the interrupt
+                        self.rows.extend(fut.result())
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # ----------------------------------------------------------------------- summary
+    def result(self) -> dict:
+        return summarise(self)
+
+
+def summarise(e: Ensemble) -> dict:
+    """The EnsembleResult of BRIEF §7."""
+    rows = e.rows
+    ok = [r for r in rows if r["status"] != "failed"]
+    n = len(ok)
+    parties = list(e.runner.nominal.parties)
+
+    def share(k: int) -> dict:
+        lo, hi = wilson(k, n)
+        return {"count": k, "p": round(k / n, 6) if n else None,
+                "low": round(lo, 6), "high": round(hi, 6)}
+
+    status = Counter(r["status"] for r in ok)
+    classes = Counter(r["outcome_class"] for r in ok)
+    class_names = [*e.runner._nominal.class_names, "status quo"]
+    signed = [r for r in ok if r["status"] != "no_agreement"]
+    rounds = np.array([r["round"] for r in signed], dtype=float)
+
+    def spread(values) -> dict | None:
+        v = np.array([x for x in values if x is not None], dtype=float)
+        if v.size == 0:
+            return None
+        return {"mean": round(float(v.mean()), 6), "p10": round(float(np.quantile(v, 0.1)), 6),
+                "median": round(float(np.median(v)), 6),
+                "p90": round(float(np.quantile(v, 0.9)), 6)}
+
+    return {
+        "negsim_version": __version__,
+        "scenario": {"name": e.runner.name, "sha256": e.runner.sha256},
+        "seed": e.seed,
+        "runs": e.runs,
+        "completed": len(rows),
+        "interrupted": e.interrupted,
+        "failed_runs": len(rows) - n,
+        "status": {s: share(status.get(s, 0)) for s in STATUSES},
+        "agreement": share(len(signed)),
+        "outcome_class": {c: share(classes.get(c, 0)) for c in class_names},
+        "rounds_to_agreement": None if rounds.size == 0 else {
+            **spread(rounds),
+            "histogram": {str(int(k)): int(v) for k, v in
+                          sorted(Counter(rounds.astype(int).tolist()).items())},
+        },
+        "at_agreement": {
+            "utility": {p: spread(r[f"utility_{p}"] for r in signed) for p in parties},
+            "support": {p: spread(r[f"support_{p}"] for r in signed) for p in parties},
+        },
+        "uncertain_parameters": [p.name for p in e.runner.params],
+        "failed": [{"index": r["index"], "seed": r["seed"], "error": r["error"]}
+                   for r in rows if r["status"] == "failed"][:100],
+        "workers": e.workers,
+        "backend": e.backend,
+        "elapsed_s": round(e.elapsed_s, 3),
+    }
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
