@@ -14,7 +14,6 @@ result lists the values drawn.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -153,14 +152,21 @@ def draw_values(params: list[Uncertain], seed: int) -> dict[str, float]:
 
 
 def with_values(data: dict, params: list[Uncertain], values: dict[str, float]) -> dict:
-    """A copy of the data with the named parameters replaced by plain numbers (sources kept)."""
-    data = copy.deepcopy(data)
+    """The data with the named parameters replaced by plain numbers (sources kept).
+
+    Only the containers on the way to each parameter are copied; the rest is shared with
+    ``data``, which is never modified (a deep copy per run would cost more than the run).
+    """
+    out = dict(data)
     for p in params:
         if p.name not in values:
             continue
-        node = data
+        node = out
         for part in p.path[:-1]:
-            node = node[part]
+            child = node[part]
+            child = dict(child) if isinstance(child, dict) else list(child)
+            node[part] = child
+            node = child
         source = node[p.path[-1]].get("source")
         node[p.path[-1]] = {"value": values[p.name], "source": source} if source else values[p.name]
-    return data
+    return out
