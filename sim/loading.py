@@ -135,8 +135,17 @@ def read_yaml(path: Path) -> tuple[dict, dict[Path_, int]]:
     return data, lines
 
 
+def _is_number(node: Any) -> bool:
+    return isinstance(node, dict) and ("value" in node or "dist" in node)
+
+
 def _merge(base: Any, over: Any) -> Any:
-    """Deep merge for ``extends``: mappings merge key by key; anything else is replaced."""
+    """Deep merge for ``extends``: mappings merge key by key; anything else is replaced. A
+    number written as ``{value: ...}`` or ``{dist: ...}`` replaces the parent's number whole,
+    keeping the parent's source unless it names its own."""
+    if _is_number(base) and _is_number(over):
+        return {**({"source": base["source"]} if "source" in base else {}),
+                **copy.deepcopy(over)}
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for k, v in over.items():

@@ -257,7 +257,7 @@ def test_extends_of_a_missing_scenario_names_the_field_and_line(tmp_path):
 
 def test_a_problem_inherited_from_the_parent_names_the_parent_file(tmp_path):
     text = BASELINE.read_text(encoding="utf-8")
-    line = line_of(text, "approval: {value:", "levada_approval")
+    line = line_of(text, "approval: {", "levada_approval")
     lines = text.splitlines()
     indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
     lines[line - 1] = f"{indent}approval: high"
@@ -273,7 +273,7 @@ def test_a_problem_inherited_from_the_parent_names_the_parent_file(tmp_path):
 
 def test_wrong_type_in_a_full_file_names_file_path_line_and_expectation(tmp_path):
     text = BASELINE.read_text(encoding="utf-8")
-    line = line_of(text, "approval: {value:", "levada_approval")
+    line = line_of(text, "approval: {", "levada_approval")
     lines = text.splitlines()
     indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
     lines[line - 1] = f"{indent}approval: high"
