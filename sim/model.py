@@ -31,9 +31,8 @@ from sim.scenario import (
 )
 
 
-def _reporters(*names) -> dict[str, attrgetter]:
-    pairs = [(n, n) if isinstance(n, str) else n for n in names]
-    return {column: attrgetter(attr) for column, attr in pairs}
+def _reporters(*names: str) -> dict[str, attrgetter]:
+    return {name: attrgetter(name) for name in names}
 
 
 RATIFIED = "ratified"
