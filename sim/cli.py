@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -61,12 +62,16 @@ def _load(ref: str, sets: list[str] | None = None):
     try:
         return resolve(ref, sets or [])
     except ScenarioError as e:
-        n = len(e.problems)
-        err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''} in scenario {ref!r}:",
-                  highlight=False)
-        for p in e.problems:
-            err.print(f"  {p}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
+        _report_problems(ref, e)
+
+
+def _report_problems(ref: str, e: ScenarioError) -> NoReturn:
+    n = len(e.problems)
+    err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''} in scenario {ref!r}:",
+              highlight=False)
+    for p in e.problems:
+        err.print(f"  {p}", markup=False, highlight=False)
+    raise typer.Exit(2)
 
 
 # --------------------------------------------------------------------------- scenarios, schema
@@ -215,7 +220,9 @@ def run(
         out.print(f"Result written to {out_file}", highlight=False)
 
 
-def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file) -> None:
+@contextlib.contextmanager
+def _progress(label: str, total: int | None):
+    """A Rich progress bar on stderr with runs/s and ETA; yields (advance, set_total)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -225,6 +232,25 @@ def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file
         TimeRemainingColumn,
     )
 
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:>7} runs/s"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=total, rate="")
+        started = time.perf_counter()
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            done = bar.tasks[task].completed
+            bar.update(task, rate=f"{done / max(time.perf_counter() - started, 1e-9):.0f}")
+
+        def set_total(n: int) -> None:
+            bar.update(task, total=n)
+
+        yield advance, set_total
+
+
+def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file) -> None:
     from sim.ensemble import Ensemble, default_workers
     from sim.io import atomic_write_text
     from sim.report import print_ensemble
@@ -233,18 +259,7 @@ def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file
         err.print(f"[bold red]error:[/] --backend must be `local` or `dask`, not {backend!r}")
         raise typer.Exit(2)
     ens = Ensemble(runner, runs, seed, workers or default_workers(), backend)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]:>7} runs/s"), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task(f"{runner.name} x {runs}", total=runs, rate="")
-        started = time.perf_counter()
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            done = bar.tasks[task].completed
-            bar.update(task, rate=f"{done / max(time.perf_counter() - started, 1e-9):.0f}")
-
+    with _progress(f"{runner.name} x {runs}", runs) as (advance, _):
         ens.execute(advance, scheduler)
     result = ens.result()
     text = json.dumps(result, indent=2)
@@ -258,6 +273,119 @@ def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file
         print_ensemble(out, runner.nominal, result)
     if ens.interrupted:
         raise typer.Exit(130)
+
+
+# --------------------------------------------------------------------------- sweep, sensitivity
+
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
+                                                "cores).")]
+PrefixOpt = Annotated[str | None, typer.Option("--out", help="Output file prefix: writes "
+                                               "PREFIX.csv and PREFIX.png (default: "
+                                               "<scenario>-<command>).")]
+
+
+def _usage_error(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    grid: Annotated[list[str], typer.Option(
+        "--grid", "-g", metavar="PATH=LO:HI:STEPS",
+        help="A parameter and its evenly spaced values, e.g. "
+             "--grid protocol.ratification.russia=0.3:0.6:4 (one or two of them).")],
+    runs_per_point: Annotated[int, typer.Option(min=1, help="Runs at every grid point "
+                                                "(the same seeds at every point).")] = 100,
+    seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
+    sets: SetOpt = None,
+    workers: WorkersOpt = None,
+    prefix: PrefixOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What would it take? Run an ensemble at every point of a one- or two-parameter grid
+    (BehaviorSpace-style) and chart the probability of agreement: a CSV table and a PNG
+    (heatmap for two parameters, line chart for one)."""
+    from sim.ensemble import default_workers
+    from sim.plots import sweep_png
+    from sim.report import print_sweep
+    from sim.sweep import sweep as run_sweep
+
+    if not 1 <= len(grid) <= 2:
+        raise _usage_error("give one or two --grid parameters")
+    r = _load(scenario, sets)
+    prefix = prefix or f"{r.scenario.name}-sweep"
+    try:
+        with _progress(f"sweep {r.scenario.name}", None) as (advance, set_total):
+            result = run_sweep(r.data, grid, runs_per_point, seed, workers or default_workers(),
+                               advance, origins=r.origins, csv_path=f"{prefix}.csv",
+                               on_total=set_total)
+    except ValueError as e:
+        raise _usage_error(str(e)) from None
+    except ScenarioError as e:
+        _report_problems(scenario, e)
+    sweep_png(result, f"{prefix}.png")
+    if as_json:
+        print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
+    else:
+        print_sweep(out, result)
+        out.print(f"Wrote {prefix}.csv and {prefix}.png", highlight=False)
+    if result.get("interrupted"):
+        raise typer.Exit(130)
+
+
+@app.command()
+def sensitivity(
+    scenario: ScenarioArg,
+    method: Annotated[str, typer.Option(help="`sobol` (variance-based: first-order and total "
+                                        "indices) or `morris` (elementary effects: mu* and "
+                                        "sigma; cheaper).")] = "sobol",
+    samples: Annotated[int, typer.Option(min=1, help="Sobol: base sample size N (a power of "
+                                         "2); Morris: number of trajectories.")] = 64,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", metavar="PATH[=LO:HI]",
+        help="Analyse these parameters (default: the scenario's uncertain ones); a parameter "
+             "without a distribution needs a range.")] = None,
+    runs_per_sample: Annotated[int, typer.Option(min=1, help="Runs per sample point.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the sample design and the runs.")] = 0,
+    sets: SetOpt = None,
+    workers: WorkersOpt = None,
+    prefix: PrefixOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which assumptions drive the outcome? Global sensitivity analysis with SALib of the
+    probability of ratified agreement and of each side's utility: an indices table (CSV) and a
+    bar chart (PNG)."""
+    from sim.ensemble import default_workers
+    from sim.plots import sensitivity_png
+    from sim.report import print_sensitivity
+    from sim.sensitivity import sensitivity as run_sensitivity
+    from sim.sweep import write_csv
+
+    if method not in ("sobol", "morris"):
+        raise _usage_error(f"--method must be `sobol` or `morris`, not {method!r}")
+    r = _load(scenario, sets)
+    prefix = prefix or f"{r.scenario.name}-sensitivity-{method}"
+    try:
+        with _progress(f"{method} {r.scenario.name}", None) as (advance, set_total):
+            result = run_sensitivity(r.data, method, samples, param or None, runs_per_sample,
+                                     seed, workers or default_workers(), advance,
+                                     origins=r.origins, on_total=set_total)
+    except ValueError as e:
+        raise _usage_error(str(e)) from None
+    except ScenarioError as e:
+        _report_problems(scenario, e)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted:[/] sensitivity indices need every sample; nothing kept")
+        raise typer.Exit(130) from None
+    write_csv(result["indices"], f"{prefix}.csv")
+    sensitivity_png(result, f"{prefix}.png")
+    if as_json:
+        print(json.dumps({k: v for k, v in result.items() if k != "design"}, indent=2))
+    else:
+        print_sensitivity(out, result)
+        out.print(f"Wrote {prefix}.csv and {prefix}.png", highlight=False)
 
 
 def main() -> None:

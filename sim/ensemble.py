@@ -8,31 +8,23 @@ or the order in which runs finish.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import multiprocessing
 import os
-import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sim import __version__
+from sim.batch import chunk_size, chunks, run_batch, run_seed
 from sim.runner import Runner
+
+__all__ = ["Ensemble", "chunk_size", "chunks", "run_seed", "summarise", "wilson"]
 
 STATUSES = ("ratified", "signed_not_ratified", "no_agreement")
 Z95 = 1.959963984540054
-
-
-def run_seed(master: int, index: int) -> int:
-    """The seed of run ``index`` of an ensemble with master seed ``master`` (a 63-bit int, so
-    that ``negsim run --seed`` reproduces any member on its own)."""
-    state = np.random.SeedSequence(master, spawn_key=(index,)).generate_state(1, np.uint64)[0]
-    return int(state >> np.uint64(1))
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -48,24 +40,6 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- execution
-
-_RUNNER: Runner | None = None
-
-
-def _init_worker(runner: Runner) -> None:
-    global _RUNNER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps results
-    _RUNNER = runner
-
-
-def _run_chunk(chunk: list[tuple[int, int]]) -> list[dict]:
-    assert _RUNNER is not None
-    return [_RUNNER.row(i, s) for i, s in chunk]
-
-
-def chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 @dataclass
@@ -90,49 +64,22 @@ class Ensemble:
         early and keeps the finished runs (``interrupted`` is then True)."""
         start = time.perf_counter()
         tasks = self.tasks()
-        try:
-            if self.backend == "dask":
-                from sim.cluster import run_on_dask
+        if self.backend == "dask":
+            from sim.cluster import run_on_dask
 
+            try:
                 run_on_dask(self, tasks, progress, scheduler)
-            elif self.workers <= 1:
-                for i, s in tasks:
-                    self.rows.append(self.runner.row(i, s))
-                    if progress:
-                        progress(1)
-            else:
-                self._run_local(tasks, progress)
-        except KeyboardInterrupt:
-            self.interrupted = True
+            except KeyboardInterrupt:
+                self.interrupted = True
+        else:
+            batch = run_batch([self.runner], [(0, i, s) for i, s in tasks], self.workers,
+                              progress)
+            self.rows.extend({k: v for k, v in r.items() if k != "runner_id"}
+                             for r in batch.rows)
+            self.interrupted = batch.interrupted
         self.rows.sort(key=lambda r: r["index"])
         self.elapsed_s = time.perf_counter() - start
         return self
-
-    def _run_local(self, tasks, progress) -> None:
-        size = max(1, min(250, len(tasks) // (self.workers * 8) or 1))
-        # spawn, not fork: forking a process that runs Rich's refresh thread is unsafe.
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(self.runner,))
-        pending = {pool.submit(_run_chunk, c) for c in chunks(tasks, size)}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    rows = fut.result()
-                    self.rows.extend(rows)
-                    if progress:
-                        progress(len(rows))
-        except KeyboardInterrupt:
-            for fut in pending:
-                fut.cancel()
-            for fut in pending:  # chunks already running finish and are kept
-                if not fut.cancelled():
-                    with contextlib.suppress(Exception):  # a chunk lost to the interrupt
-                        self.rows.extend(fut.result())
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     # ----------------------------------------------------------------------- summary
     def result(self) -> dict:

@@ -249,3 +249,40 @@ def _p(p: float | None) -> str:
 
 def _pct(s: dict) -> str:
     return f"{_p(s['p'])} [{s['low']:.1%}, {s['high']:.1%}]"
+
+
+def print_sweep(console: Console, result: dict) -> None:
+    params = [p["path"] for p in result["parameters"]]
+    t = Table(title=f"Sweep of {result['scenario']['name']}: {result['runs_per_point']} runs per "
+                    "point (95% Wilson intervals)")
+    for p in params:
+        t.add_column(p, justify="right")
+    t.add_column("P(ratified)", justify="right")
+    t.add_column("P(any signed deal)", justify="right")
+    for row in result["table"]:
+        t.add_row(*(f"{row[p]:g}" for p in params),
+                  f"{row['p_ratified']:.1%} [{row['p_ratified_low']:.0%}, "
+                  f"{row['p_ratified_high']:.0%}]",
+                  f"{row['p_agreement']:.1%} [{row['p_agreement_low']:.0%}, "
+                  f"{row['p_agreement_high']:.0%}]")
+    console.print(t)
+    if result.get("failed_runs"):
+        console.print(f"[red]{result['failed_runs']} runs failed[/]")
+
+
+def print_sensitivity(console: Console, result: dict) -> None:
+    sobol = result["method"] == "sobol"
+    cols = ("S1", "S1_conf", "ST", "ST_conf") if sobol else ("mu_star", "mu_star_conf", "sigma")
+    for output in result["outputs"]:
+        t = Table(title=f"{result['method'].title()} indices for {output}")
+        t.add_column("parameter")
+        for c in cols:
+            t.add_column(c, justify="right")
+        for row in result["indices"]:
+            if row["output"] != output:
+                continue
+            t.add_row(row["parameter"], *("" if row.get(c) is None else f"{row[c]:.3f}"
+                                          for c in cols))
+        console.print(t)
+    console.print(f"{result['runs']} runs ({result['points']} sample points x "
+                  f"{result['runs_per_sample']}), {result['elapsed_s']:.1f} s.", highlight=False)
