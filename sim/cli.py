@@ -42,6 +42,9 @@ SetOpt = Annotated[
                       "(repeatable; values are checked by the schema, never evaluated)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
+StoreOpt = Annotated[Path | None, typer.Option(
+    "--store", help="Results database (DuckDB) where ensembles, sweeps and sensitivity runs "
+                    "are saved; default: $NEGSIM_STORE or ./negsim-results.duckdb.")]
 
 
 def _version(value: bool) -> None:
@@ -195,6 +198,7 @@ def run(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. "
                                                   "tcp://127.0.0.1:8786 (with --backend dask; "
                                                   "default: a local cluster).")] = None,
+    store: StoreOpt = None,
 ) -> None:
     """Run a scenario once and explain how it ended (`--json`: the RunResult of BRIEF §7), or
     an ensemble with `--runs N` (`--json`: the EnsembleResult)."""
@@ -204,7 +208,9 @@ def run(
     r = _load(scenario, sets)
     runner = Runner(r.data, publics=publics)
     if runs > 1:
-        _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file)
+        settings = {"runs": runs, "workers": workers, "backend": backend, "sets": sets or [],
+                    "publics": publics}
+        _ensemble(r, runner, settings, seed, scheduler, as_json, out_file, store)
         return
     from sim.report import print_run
 
@@ -250,18 +256,21 @@ def _progress(label: str, total: int | None):
         yield advance, set_total
 
 
-def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file) -> None:
+def _ensemble(r, runner, settings, seed, scheduler, as_json, out_file, store) -> None:
     from sim.ensemble import Ensemble, default_workers
     from sim.io import atomic_write_text
     from sim.report import print_ensemble
 
+    backend, runs = settings["backend"], settings["runs"]
     if backend not in ("local", "dask"):
-        err.print(f"[bold red]error:[/] --backend must be `local` or `dask`, not {backend!r}")
-        raise typer.Exit(2)
-    ens = Ensemble(runner, runs, seed, workers or default_workers(), backend)
+        raise _usage_error(f"--backend must be `local` or `dask`, not {backend!r}")
+    ens = Ensemble(runner, runs, seed, settings["workers"] or default_workers(), backend)
+    started = time.time()
     with _progress(f"{runner.name} x {runs}", runs) as (advance, _):
         ens.execute(advance, scheduler)
     result = ens.result()
+    result["experiment_id"] = _save(store, "ensemble", r, seed, settings, result, ens.rows,
+                                    started, ens.elapsed_s)
     text = json.dumps(result, indent=2)
     if out_file is not None:
         atomic_write_text(out_file, text + "\n")
@@ -273,6 +282,25 @@ def _ensemble(runner, runs, seed, workers, backend, scheduler, as_json, out_file
         print_ensemble(out, runner.nominal, result)
     if ens.interrupted:
         raise typer.Exit(130)
+
+
+def _save(store, kind, r, seed, settings, summary, rows, started, elapsed_s) -> int | None:
+    """Save an experiment to the results store; a store problem is reported, not fatal (the
+    results are already printed or written)."""
+    from sim.loading import dump_resolved
+    from sim.store import Store, StoreError
+
+    try:
+        with Store(store) as db:
+            eid = db.save(kind, scenario_name=r.scenario.name, scenario_sha256=r.sha256,
+                          scenario_text=dump_resolved(r), negsim_version=__version__, seed=seed,
+                          settings=settings, summary=summary, rows=rows, started=started,
+                          elapsed_s=elapsed_s)
+    except (StoreError, OSError) as e:
+        err.print(f"[yellow]warning:[/] not saved to the results store: {e}", highlight=False)
+        return None
+    err.print(f"Saved as experiment {eid} in {db.path}", highlight=False)
+    return eid
 
 
 # --------------------------------------------------------------------------- sweep, sensitivity
@@ -303,6 +331,7 @@ def sweep(
     workers: WorkersOpt = None,
     prefix: PrefixOpt = None,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """What would it take? Run an ensemble at every point of a one- or two-parameter grid
     (BehaviorSpace-style) and chart the probability of agreement: a CSV table and a PNG
@@ -316,6 +345,7 @@ def sweep(
         raise _usage_error("give one or two --grid parameters")
     r = _load(scenario, sets)
     prefix = prefix or f"{r.scenario.name}-sweep"
+    started = time.time()
     try:
         with _progress(f"sweep {r.scenario.name}", None) as (advance, set_total):
             result = run_sweep(r.data, grid, runs_per_point, seed, workers or default_workers(),
@@ -326,8 +356,13 @@ def sweep(
     except ScenarioError as e:
         _report_problems(scenario, e)
     sweep_png(result, f"{prefix}.png")
+    settings = {"grid": grid, "runs_per_point": runs_per_point, "workers": workers,
+                "sets": sets or []}
+    summary = {k: v for k, v in result.items() if k != "rows"}
+    summary["experiment_id"] = _save(store, "sweep", r, seed, settings, summary,
+                                     result["rows"], started, result["elapsed_s"])
     if as_json:
-        print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
+        print(json.dumps(summary, indent=2))
     else:
         print_sweep(out, result)
         out.print(f"Wrote {prefix}.csv and {prefix}.png", highlight=False)
@@ -353,6 +388,7 @@ def sensitivity(
     workers: WorkersOpt = None,
     prefix: PrefixOpt = None,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Which assumptions drive the outcome? Global sensitivity analysis with SALib of the
     probability of ratified agreement and of each side's utility: an indices table (CSV) and a
@@ -367,6 +403,7 @@ def sensitivity(
         raise _usage_error(f"--method must be `sobol` or `morris`, not {method!r}")
     r = _load(scenario, sets)
     prefix = prefix or f"{r.scenario.name}-sensitivity-{method}"
+    started = time.time()
     try:
         with _progress(f"{method} {r.scenario.name}", None) as (advance, set_total):
             result = run_sensitivity(r.data, method, samples, param or None, runs_per_sample,
@@ -381,11 +418,69 @@ def sensitivity(
         raise typer.Exit(130) from None
     write_csv(result["indices"], f"{prefix}.csv")
     sensitivity_png(result, f"{prefix}.png")
+    settings = {"method": method, "samples": samples, "param": param or [],
+                "runs_per_sample": runs_per_sample, "workers": workers, "sets": sets or []}
+    summary = {k: v for k, v in result.items() if k != "design"}
+    summary["experiment_id"] = _save(store, "sensitivity", r, seed, settings, summary,
+                                     result["design"], started, result["elapsed_s"])
     if as_json:
-        print(json.dumps({k: v for k, v in result.items() if k != "design"}, indent=2))
+        print(json.dumps(summary, indent=2))
     else:
         print_sensitivity(out, result)
         out.print(f"Wrote {prefix}.csv and {prefix}.png", highlight=False)
+
+
+# --------------------------------------------------------------------------- results store
+
+
+@app.command()
+def history(
+    store: StoreOpt = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Show only the newest N.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the experiments saved in the results store, newest first."""
+    from sim.store import Store, StoreError
+
+    try:
+        rows = Store(store).experiments(limit)
+    except StoreError as e:
+        raise _usage_error(str(e)) from None
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        out.print(f"No experiments saved yet in {Store(store).path}.", highlight=False)
+        return
+    t = Table(title=f"Experiments in {Store(store).path}")
+    for col in ("id", "kind", "created (UTC)", "scenario", "sha256", "seed", "runs", "seconds"):
+        t.add_column(col, justify="right" if col in ("id", "runs", "seconds", "seed") else "left")
+    for e in rows:
+        t.add_row(str(e["id"]), e["kind"], str(e["created"])[:19], e["scenario_name"],
+                  e["scenario_sha256"][:12], "" if e["seed"] is None else str(e["seed"]),
+                  str(e["runs"]), "" if e["elapsed_s"] is None else f"{e['elapsed_s']:.1f}")
+    out.print(t)
+
+
+@app.command()
+def export(
+    experiment_id: Annotated[int, typer.Argument(help="Experiment id (see `negsim history`).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or json.")] = "csv",
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", help="File or directory to write (default: negsim-experiment-ID.FORMAT "
+                      "here).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Export one experiment's per-run rows (written atomically: complete or absent)."""
+    from sim.store import Store, StoreError
+
+    if fmt not in ("csv", "parquet", "json"):
+        raise _usage_error(f"--format must be csv, parquet or json, not {fmt!r}")
+    try:
+        path = Store(store).export(experiment_id, out_path or Path.cwd(), fmt)
+    except (KeyError, StoreError) as e:
+        raise _usage_error(str(e).strip("'\"")) from None
+    out.print(f"Wrote {path}", highlight=False)
 
 
 def main() -> None:

@@ -72,3 +72,35 @@ def test_sensitivity_writes_indices_and_chart(tmp_path):
 def test_sensitivity_rejects_a_bad_method():
     r = invoke("sensitivity", STRAIT, "--method", "fast")
     assert r.exit_code == 2 and "sobol" in r.stderr
+
+
+def test_history_and_export_round_trip_through_the_store(tmp_path):
+    import csv
+
+    store = tmp_path / "r.duckdb"
+    r = invoke("run", STRAIT, "--runs", 12, "--seed", 4, "--workers", 1, "--json",
+               "--store", store)
+    eid = json.loads(r.stdout)["experiment_id"]
+    h = invoke("history", "--store", store, "--json")
+    [exp] = json.loads(h.stdout)
+    assert exp["id"] == eid and exp["kind"] == "ensemble" and exp["runs"] == 12
+    assert exp["scenario_name"] == "strait"
+    for fmt in ("csv", "json", "parquet"):
+        e = invoke("export", eid, "--format", fmt, "--out", tmp_path / f"x.{fmt}",
+                   "--store", store)
+        assert e.exit_code == 0, e.stderr
+    with open(tmp_path / "x.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["index"]) for row in rows] == list(range(12))
+    doc = json.loads((tmp_path / "x.json").read_text())
+    assert [row["seed"] for row in doc["rows"]] == [int(row["seed"]) for row in rows]
+    missing = invoke("export", eid + 99, "--store", store)
+    assert missing.exit_code == 2 and "Traceback" not in missing.stderr
+
+
+def test_sweep_is_stored(tmp_path):
+    store = tmp_path / "r.duckdb"
+    invoke("sweep", STRAIT, "--grid", "protocol.ratification.b=0.4:0.8:2",
+           "--runs-per-point", 3, "--workers", 1, "--out", tmp_path / "s", "--store", store)
+    [exp] = json.loads(invoke("history", "--store", store, "--json").stdout)
+    assert exp["kind"] == "sweep" and exp["runs"] == 6
