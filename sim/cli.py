@@ -266,8 +266,15 @@ def _ensemble(r, runner, settings, seed, scheduler, as_json, out_file, store) ->
         raise _usage_error(f"--backend must be `local` or `dask`, not {backend!r}")
     ens = Ensemble(runner, runs, seed, settings["workers"] or default_workers(), backend)
     started = time.time()
-    with _progress(f"{runner.name} x {runs}", runs) as (advance, _):
-        ens.execute(advance, scheduler)
+    try:
+        with _progress(f"{runner.name} x {runs}", runs) as (advance, _):
+            ens.execute(advance, scheduler)
+    except RuntimeError as e:
+        from sim.cluster import ClusterError  # only now: importing Dask costs a second
+
+        if not isinstance(e, ClusterError):
+            raise
+        raise _usage_error(str(e)) from None
     result = ens.result()
     result["experiment_id"] = _save(store, "ensemble", r, seed, settings, result, ens.rows,
                                     started, ens.elapsed_s)
