@@ -212,7 +212,7 @@ def print_ensemble(console: Console, scenario: Scenario, result: dict) -> None:
     for label, block in (("status", result["status"]), ("outcome class", result["outcome_class"])):
         for key, s in block.items():
             t.add_row(f"{label}: {key.replace('_', ' ')}", str(s["count"]), _p(s["p"]),
-                      f"{s['low']:.1%} – {s['high']:.1%}")
+                      f"{_p(s['low'])} – {_p(s['high'])}")
     console.print(t)
 
     rounds = result["rounds_to_agreement"]
@@ -244,11 +244,16 @@ def print_ensemble(console: Console, scenario: Scenario, result: dict) -> None:
 
 
 def _p(p: float | None) -> str:
-    return "" if p is None else f"{p:.1%}"
+    """A probability; small non-zero ones keep two significant digits (0.038%, not 0.0%)."""
+    if p is None:
+        return ""
+    if 0 < p < 0.001:
+        return f"{p * 100:.2g}%"
+    return f"{p:.1%}"
 
 
 def _pct(s: dict) -> str:
-    return f"{_p(s['p'])} [{s['low']:.1%}, {s['high']:.1%}]"
+    return f"{_p(s['p'])} [{_p(s['low'])}, {_p(s['high'])}]"
 
 
 def print_sweep(console: Console, result: dict) -> None:
