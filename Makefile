@@ -13,7 +13,7 @@ PYTHON ?= $(shell for c in $(CANDIDATES); do \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 \
 	  && { command -v "$$c" 2>/dev/null || echo "$$c"; } && break; done)
 
-.PHONY: run test install install-dev lint bench clean
+.PHONY: run test install install-dev lint bench dashboard clean
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -40,6 +40,9 @@ test: install-dev lint
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+dashboard: install
+	$(BIN)/negsim dashboard
 
 bench: install
 	$(BIN)/python benchmarks/bench_run.py

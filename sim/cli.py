@@ -490,6 +490,31 @@ def export(
     out.print(f"Wrote {path}", highlight=False)
 
 
+# --------------------------------------------------------------------------- dashboard
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind (loopback by default; the "
+                                         "dashboard is meant for this machine or a lab "
+                                         "network you choose).")] = "127.0.0.1",
+) -> None:
+    """Open the web dashboard (Streamlit) at http://ADDRESS:PORT, offline, no telemetry."""
+    import subprocess
+
+    import dashboard as package
+
+    app_dir = Path(package.__file__).parent
+    command = [sys.executable, "-m", "streamlit", "run", str(app_dir / "app.py"),
+               "--server.address", address, "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    out.print(f"negsim dashboard on http://{address}:{port} (Ctrl-C to stop)", highlight=False)
+    # Run from the app's folder so that its .streamlit/config.toml applies.
+    with contextlib.suppress(KeyboardInterrupt):
+        raise typer.Exit(subprocess.call(command, cwd=app_dir))
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,1 @@
+"""negsim's Streamlit dashboard."""
