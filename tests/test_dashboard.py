@@ -118,3 +118,22 @@ def test_ensemble_page_runs_and_shows_probabilities(at):
     assert not at.exception
     assert at.session_state["ensemble_result"]["completed"] == 20
     assert any(m.label == "P(ratified agreement)" for m in at.metric)
+
+
+def test_a_shared_url_restores_the_parameters():
+    test = AppTest.from_file(APP, default_timeout=90)
+    test.query_params["russia.approval"] = "0.8"
+    test.query_params["russia.threshold"] = "0.2"
+    test.run()
+    values = {s.key: s.value for s in test.slider}
+    assert values["russia.approval"] == pytest.approx(0.8)
+    assert values["russia.threshold"] == pytest.approx(0.2)
+    # ... and the other pages use them: the run is the edited scenario's run.
+    test.switch_page("pages/single_run.py")
+    test.run()
+    from dashboard.common import run_cached
+
+    text = dump_resolved(resolve("baseline", ("parties.russia.leader.approval=0.8",
+                                              "protocol.ratification.russia=0.2")))
+    expected = run_cached(text, 0)["reason"]
+    assert expected in reason(test)
