@@ -14,8 +14,8 @@ from sim.cli import app as cli
 from sim.loading import dump_resolved, resolve
 
 APP = str(Path(__file__).parents[1] / "dashboard" / "app.py")
-PAGES = ["pages/single_run.py", "pages/ensemble.py", "pages/sweep.py", "pages/theory.py",
-         "pages/about.py"]
+PAGES = ["views/single_run.py", "views/ensemble.py", "views/sweep.py", "views/theory.py",
+         "views/about.py"]
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_every_page_renders_without_an_exception(at, page):
 
 
 def test_a_control_change_changes_the_single_run(at):
-    at.switch_page("pages/single_run.py")
+    at.switch_page("views/single_run.py")
     at.run()
     before = reason(at)
     assert before.startswith('<p data-testid="negsim-reason">No agreement')
@@ -87,7 +87,7 @@ def test_an_uploaded_scenario_runs(at):
     at.session_state["uploaded_yaml"] = good
     at.run()
     at.selectbox(key="scenario").select("(uploaded file)").run()
-    at.switch_page("pages/single_run.py")
+    at.switch_page("views/single_run.py")
     at.run()
     assert not at.exception
     assert reason(at)
@@ -111,7 +111,7 @@ def test_downloaded_yaml_reproduces_the_dashboard_result(tmp_path):
 
 
 def test_ensemble_page_runs_and_shows_probabilities(at):
-    at.switch_page("pages/ensemble.py")
+    at.switch_page("views/ensemble.py")
     at.run()
     at.number_input(key="ens.runs").set_value(20)
     next(b for b in at.button if b.label == "Run the ensemble").click().run()
@@ -129,7 +129,7 @@ def test_a_shared_url_restores_the_parameters():
     assert values["russia.approval"] == pytest.approx(0.8)
     assert values["russia.threshold"] == pytest.approx(0.2)
     # ... and the other pages use them: the run is the edited scenario's run.
-    test.switch_page("pages/single_run.py")
+    test.switch_page("views/single_run.py")
     test.run()
     from dashboard.common import run_cached
 

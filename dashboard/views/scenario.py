@@ -38,8 +38,9 @@ with st.expander("Teaching notes"):
 
 st.markdown("#### Parameters")
 st.caption("Each control starts at the scenario's value (a distribution's central value). "
-           "Hover over the ⓘ to see where a number comes from. Changed values are kept in the "
-           "page address, so a link shares the configuration.")
+           "Hover over the question mark beside a control to see where its number comes "
+           "from. Changed values are kept in the page address, so a link shares the "
+           "configuration.")
 groups: dict[str, list] = {}
 for c in controls(s):
     groups.setdefault(c.group, []).append(c)
