@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mesa
 import numpy as np
 
 from sim.compiled import CompiledParty, leader_feasible
 from sim.strategies import make_strategy
+
+if TYPE_CHECKING:
+    from sim.play import Player
 
 _TIE = 1e-9  # among equally attractive offers, prefer the one better for oneself
 
@@ -40,6 +45,9 @@ class Leader(mesa.Agent):
         self._error = self.spec.opponent_noise * model.rng.standard_normal(model.space.size)
         self.opponent_estimate: np.ndarray = np.empty(0)
         self._feasible: np.ndarray | None = None
+        self.player: Player | None = None
+        """Set when a person plays this leader (see :mod:`sim.play`): their decisions replace
+        the strategy's."""
 
     # -------------------------------------------------------------- what it may sign
     def revalue(self, utility: np.ndarray, reservation: float, other: np.ndarray) -> None:
@@ -70,6 +78,8 @@ class Leader(mesa.Agent):
 
     # -------------------------------------------------------------- bargaining
     def propose(self, t: int) -> int | None:
+        if self.player is not None:
+            return self.player.offer
         level = self.aspiration_at(t)
         if level is None:
             return None
@@ -84,6 +94,8 @@ class Leader(mesa.Agent):
     def wants(self, k: int, t: int) -> bool:
         """Worth signing by its own lights: at least its reservation utility and what it would
         ask for at the next meeting, within its hard constraints and bans (publics aside)."""
+        if self.player is not None:
+            return False  # a person's reasons are their own; they do not campaign for us
         if not (self._c.requires[k] and self.bans[k]) or self.utility[k] < self.reservation:
             return False
         level = self.aspiration_at(min(t + 1, self.model.last_meeting))
@@ -91,7 +103,33 @@ class Leader(mesa.Agent):
 
     def accepts(self, k: int, t: int) -> bool:
         """Signs: it wants the deal and may sign it (its public would ratify, approval holds)."""
+        if self.player is not None:
+            return self.player.accept
         return bool(self.feasible()[k]) and self.wants(k, t)
+
+    def why(self, k: int, t: int) -> str:
+        """One line: why this leader accepts or rejects deal k at meeting t."""
+        name = self.name
+        u, r = float(self.utility[k]), self.reservation
+        public = self.model.publics.get(self.party)
+        if not (self._c.requires[k] and self.bans[k]):
+            return f"{name} may not sign this deal (a hard constraint or a legal ban)."
+        if u < r:
+            return f"Worth {u:.2f} to {name}, less than no deal ({r:.2f})."
+        if public is not None:
+            s = float(public.support[k])
+            if s < public.threshold:
+                return (f"Only {s:.0%} of {public.spec.name} would ratify it "
+                        f"({public.threshold:.0%} needed).")
+            if self.approval - public.spec.approval_cost * (1 - s) < self.spec.approval_floor:
+                return (f"Signing it would push {name}'s approval below "
+                        f"{self.spec.approval_floor:.0%}.")
+        level = self.aspiration_at(min(t + 1, self.model.last_meeting))
+        if level is not None and u < level - 1e-12:
+            return f"Worth {u:.2f} to {name}, who still asks for at least {level:.2f}."
+        support = ("" if public is None else
+                   f", and {float(public.support[k]):.0%} of {public.spec.name} would ratify it")
+        return f"Worth {u:.2f} to {name} (no deal: {r:.2f}){support}."
 
     # -------------------------------------------------------------- between meetings
     def step(self) -> None:

@@ -490,6 +490,129 @@ def export(
     out.print(f"Wrote {path}", highlight=False)
 
 
+# --------------------------------------------------------------------------- play
+
+
+@app.command()
+def play(
+    scenario: ScenarioArg,
+    side: Annotated[str, typer.Option("--as", help="The side you play (a party id, e.g. "
+                                      "japan or russia).")],
+    seed: Annotated[int, typer.Option(help="Seed: the same moves and seed replay the same "
+                                      "game.")] = 0,
+    sets: SetOpt = None,
+    as_json: JsonOpt = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the game's RunResult "
+                                                  "JSON to this file (atomically).")] = None,
+) -> None:
+    """Play one leader against the agent, meeting by meeting, from the terminal.
+
+    On your turn to offer, type the options you want, e.g. `habomai=japan shikotan=japan`
+    (issues you leave out stay as in the status quo); `preview ...` shows how the deal would be
+    received without sending it; `pass` makes no offer; `quit` walks away. When the agent
+    offers, answer `accept` or `reject`. Lines can also come from a file or a pipe.
+    """
+    from sim.io import atomic_write_text
+    from sim.play import Game
+    from sim.report import describe, print_run
+    from sim.runner import Runner
+
+    r = _load(scenario, sets)
+    try:
+        game = Game(Runner(r.data), seed, side)
+    except ValueError as e:
+        raise _usage_error(str(e)) from None
+    s = r.scenario
+    say = out.print if not as_json else err.print
+    issues = ", ".join(f"{i} ({'|'.join(s.agenda.issues[i].options)})" for i in s.agenda.issues)
+    say(f"You are {s.parties[side].leader.name} ({s.parties[side].name}). "
+        f"{s.protocol.rounds} meetings. Issues: {issues}", highlight=False)
+
+    def read(prompt: str) -> str | None:
+        say(prompt, end="", highlight=False)
+        line = sys.stdin.readline()
+        return None if not line else line.strip()
+
+    def parse(words: list[str]) -> dict:
+        deal = {}
+        for w in words:
+            issue, eq, option = w.partition("=")
+            if not eq:
+                raise ValueError(f"expected issue=option, got {w!r}")
+            deal[issue] = option
+        return deal
+
+    quit_ = False
+    while not game.done and not quit_:
+        head = f"\n[bold]Meeting {game.meeting} of {s.protocol.rounds}[/]"
+        if game.events:
+            head += " — " + "; ".join(game.events)
+        say(head)
+        if game.proposing:
+            while True:
+                line = read("offer> ")
+                if line is None or line == "quit":
+                    game.walk_away()
+                    quit_ = True
+                    break
+                words = line.split()
+                try:
+                    if words[:1] == ["preview"]:
+                        say(_preview_text(game.preview(parse(words[1:])), s), highlight=False)
+                        continue
+                    if words == ["pass"]:
+                        answer = game.propose(None)
+                    else:
+                        answer = game.propose(parse(words[1:] if words[:1] == ["offer"]
+                                                    else words))
+                except (ValueError, IndexError) as e:
+                    say(f"[red]{e}[/]", highlight=False)
+                    continue
+                verdict = "accepts" if answer["accept"] else "rejects"
+                say(f"{s.parties[game.other].leader.name} {verdict}: {answer['why']}",
+                    highlight=False)
+                break
+        else:
+            k = game.agent_offer()
+            if k is None:
+                say(f"{s.parties[game.other].leader.name} makes no offer.")
+                game.respond(False)
+                continue
+            deal = game.model.space.decode(k)
+            say(f"{s.parties[game.other].leader.name} offers: {describe(deal, s)}\n"
+                f"  {game.agent_note()}\n" + _preview_text(game.preview(deal), s),
+                highlight=False)
+            while True:
+                line = read("accept or reject> ")
+                if line is None or line == "quit":
+                    game.walk_away()
+                    quit_ = True
+                    break
+                if line in ("accept", "reject"):
+                    game.respond(line == "accept")
+                    break
+                say("[red]answer accept or reject[/]")
+    result = game.result()
+    text = result.model_dump_json(indent=2)
+    if out_file is not None:
+        atomic_write_text(out_file, text + "\n")
+    if as_json:
+        sys.stdout.write(text + "\n")
+    else:
+        print_run(out, s, result, trace=False)
+
+
+def _preview_text(p: dict, s) -> str:
+    parts = [f"  {s.parties[pid].name}: {v['support']:.0%} support "
+             f"({'would' if v['would_ratify'] else 'would not'} ratify; "
+             f"{v['threshold']:.0%} needed)" for pid, v in p["publics"].items()]
+    mine = f"  your utility {p['your_utility']:.2f} (no deal: {p['your_reservation']:.2f})"
+    if "your_approval_after" in p:
+        mine += (f"; your approval after {p['your_approval_after']:.0%} "
+                 f"(floor {p['your_approval_floor']:.0%})")
+    return "\n".join([f"  outcome class: {p['outcome_class']}", *parts, mine])
+
+
 # --------------------------------------------------------------------------- dashboard
 
 

@@ -69,7 +69,10 @@ class NegotiationModel(mesa.Model):
         self.signed_at: int | None = None
         self.ratified: dict[str, bool] | None = None
         self.votes: dict[str, float] = {}
+        self.walked_away: str | None = None
         self._events = sorted(self.spec.events, key=lambda e: e.round)
+        self._opened: int | None = None
+        self._labels: list[str] = []
 
         self.externals = {fid: ExternalActor(self, fid, f.name, f.intensity)
                           for fid, f in self.spec.external.items()}
@@ -96,9 +99,16 @@ class NegotiationModel(mesa.Model):
         )
 
     # ------------------------------------------------------------------ the story
+    def open_meeting(self) -> list[str]:
+        """Apply this meeting's scheduled events (once); what happens at the table sees them."""
+        if self._opened != self.meeting:
+            self._opened = self.meeting
+            self._labels = self.apply_events(self.meeting + 1)
+        return self._labels
+
     def step(self) -> None:
         t = self.meeting
-        labels = self.apply_events(t + 1)
+        labels = self.open_meeting()
         proposer = self.leaders[self.proposer]
         responder = self.leaders[self.spec.other(self.proposer)]
         offer = proposer.propose(t)
@@ -134,6 +144,12 @@ class NegotiationModel(mesa.Model):
                 continue
             self.ratified[pid], self.votes[pid] = public.ratifies(k, self.ratification_noise)
         self.status = RATIFIED if all(self.ratified.values()) else NOT_RATIFIED
+        self.running = False
+
+    def walk_away(self, party: str) -> None:
+        """A side leaves the table (a person playing it, see :mod:`sim.play`)."""
+        self.walked_away = party
+        self.status = NO_AGREEMENT
         self.running = False
 
     # ------------------------------------------------------------------ events

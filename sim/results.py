@@ -49,6 +49,8 @@ class RunResult(BaseModel):
     trace: list[TraceEntry]
     parameters: dict[str, float] = {}
     """Values drawn for the scenario's uncertain parameters (empty if it has none)."""
+    player: dict[str, Any] | None = None
+    """For a game (``negsim play``): the side a person played and their moves."""
 
 
 def run(scenario: Scenario, seed: int = 0, *, publics: bool = True) -> RunResult:
@@ -107,6 +109,9 @@ def explain(model: NegotiationModel, names: dict[str, str]) -> str:
             f"{model.publics[p].threshold:.0%} needed)" for p in failed)
         return f"{signed}, but ratification failed in {which}: involuntary defection."
     meetings = model.spec.protocol.rounds
+    if model.walked_away is not None:
+        return (f"No agreement: {names[model.walked_away]} walked away at meeting "
+                f"{model.meeting + 1}, so the status quo holds.")
     if model.zopa_size == 0:
         empty = [names[p] for p, lead in model.leaders.items()
                  if not (lead.feasible() & (lead.utility >= lead.reservation)).any()]
