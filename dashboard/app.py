@@ -11,6 +11,7 @@ st.set_page_config(page_title="negsim: the four islands", page_icon="🏝️", l
 pages = [
     st.Page("views/scenario.py", title="Scenario", default=True),
     st.Page("views/single_run.py", title="Single run"),
+    st.Page("views/play.py", title="Play"),
     st.Page("views/ensemble.py", title="Ensemble"),
     st.Page("views/sweep.py", title="Sweep"),
     st.Page("views/theory.py", title="Theory"),

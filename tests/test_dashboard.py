@@ -137,3 +137,51 @@ def test_a_shared_url_restores_the_parameters():
                                               "protocol.ratification.russia=0.2")))
     expected = run_cached(text, 0)["reason"]
     assert expected in reason(test)
+
+
+def _play(at: AppTest, side: str, *, accept_first: bool) -> dict:
+    at.switch_page("views/play.py")
+    at.run()
+    at.radio(key="play.side").set_value(side).run()
+    while not any(m.value.startswith('<p data-testid="negsim-reason">') for m in at.markdown):
+        labels = [b.label for b in at.button]
+        if "Accept" in labels:
+            pick = "Accept" if accept_first else "Reject"
+            next(b for b in at.button if b.label == pick).click().run()
+        elif "Make no offer" in labels:
+            next(b for b in at.button if b.label == "Make no offer").click().run()
+        else:
+            next(b for b in at.button if b.label == "Continue").click().run()
+        assert not at.exception
+    return at.session_state["game_result"]
+
+
+@pytest.mark.parametrize(("side", "accept", "sets", "status"), [
+    ("russia", True, {"russia.threshold": 0.1, "noise": 0.0}, "ratified"),
+    ("japan", True, {"noise": 0.0}, "signed_not_ratified"),
+    ("japan", False, {}, "no_agreement"),
+])
+def test_a_scripted_game_in_the_dashboard_equals_negsim_play(tmp_path, side, accept, sets,
+                                                              status):
+    test = AppTest.from_file(APP, default_timeout=90)
+    for key, value in sets.items():
+        test.query_params[key] = str(value)
+    test.run()
+    result = _play(test, side, accept_first=accept)
+    assert result["status"] == status
+    # The same moves fed to `negsim play` give the same RunResult.
+    lines = []
+    for move in result["player"]["moves"]:
+        if "accept" in move:
+            lines.append("accept" if move["accept"] else "reject")
+        elif move.get("offer") is None:
+            lines.append("pass")
+    sets_args = []
+    paths = {"russia.threshold": "protocol.ratification.russia",
+             "noise": "protocol.ratification_noise"}
+    for key, value in sets.items():
+        sets_args += ["--set", f"{paths[key]}={value}"]
+    r = CliRunner().invoke(cli, ["play", "baseline", "--as", side, *sets_args, "--json"],
+                           input="\n".join(lines) + "\n")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout) == result
