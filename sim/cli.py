@@ -490,6 +490,72 @@ def export(
     out.print(f"Wrote {path}", highlight=False)
 
 
+# --------------------------------------------------------------------------- classroom
+
+
+@app.command()
+def brief(
+    scenario: ScenarioArg,
+    side: Annotated[str, typer.Option("--side", help="The side the brief is for (a party "
+                                      "id, e.g. japan or russia).")],
+    confidential: Annotated[bool, typer.Option(help="The confidential brief (reservation "
+                                               "value, priorities, approval floor) instead "
+                                               "of the public one.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="md or html (standalone page).")] = "md",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write it to this file "
+                                                  "(atomically).")] = None,
+    sets: SetOpt = None,
+) -> None:
+    """A role brief for one side, generated from the scenario file (numbers with sources)."""
+    from sim.briefs import brief as make_brief
+    from sim.briefs import brief_html
+    from sim.io import atomic_write_text
+
+    if fmt not in ("md", "html"):
+        raise _usage_error(f"--format must be md or html, not {fmt!r}")
+    r = _load(scenario, sets)
+    try:
+        text = (brief_html if fmt == "html" else make_brief)(r, side, confidential=confidential)
+    except ValueError as e:
+        raise _usage_error(str(e)) from None
+    if out_file is not None:
+        atomic_write_text(out_file, text)
+        out.print(f"Wrote {out_file}", highlight=False)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def report(
+    result_file: Annotated[Path, typer.Argument(help="A RunResult JSON file (`negsim run "
+                                                "--json`, `negsim play --json`, or a game "
+                                                "downloaded from the dashboard).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML report to write "
+                                           "(atomically).")] = Path("report.html"),
+    scenario: Annotated[str | None, typer.Option(help="The scenario the run used, if it was "
+                                                 "not a bundled one as is (a YAML file, "
+                                                 "e.g. one downloaded from the dashboard).")]
+    = None,
+    sets: SetOpt = None,
+    runs: Annotated[int, typer.Option(min=0, help="Agent-vs-agent runs to compare with (0: "
+                                      "none).")] = 200,
+    workers: WorkersOpt = None,
+) -> None:
+    """A one-page debrief of a finished run or game: the deal on the island map, the path of
+    offers against the Pareto frontier, Nash and ZOPA, how agents fare on the same scenario,
+    and what happened in reality. One standalone HTML file: no internet needed."""
+    from sim.debrief import load_result, write_report
+
+    try:
+        result = load_result(result_file)
+        r = _load(scenario or result.scenario.name, sets) if (scenario or sets) else None
+        path = write_report(result, out_file, resolved=r, ensemble_runs=runs,
+                            workers=workers or 1)
+    except (ValueError, OSError) as e:
+        raise _usage_error(str(e)) from None
+    out.print(f"Wrote {path}", highlight=False)
+
+
 # --------------------------------------------------------------------------- play
 
 
