@@ -75,14 +75,18 @@ def over_meetings(result: dict, names: dict[str, str], field: str, title: str,
     frame = pd.DataFrame(rows, columns=["meeting", "side", title])
     lines = alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("meeting:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y(f"{title}:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y(f"{title}:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
+                title="share"),
         color=alt.Color("side:N", scale=alt.Scale(scheme="set1")),
         tooltip=["meeting", "side", alt.Tooltip(f"{title}:Q", format=".1%")])
     layers = [lines]
     if thresholds:
         th = pd.DataFrame([{"side": names[p], "threshold": v} for p, v in thresholds.items()])
         layers.append(alt.Chart(th).mark_rule(strokeDash=[5, 3]).encode(
-            y="threshold:Q", color=alt.Color("side:N", scale=alt.Scale(scheme="set1"))))
+            y=alt.Y("threshold:Q", title=None),
+            color=alt.Color("side:N", scale=alt.Scale(scheme="set1")),
+            tooltip=["side", alt.Tooltip("threshold:Q", format=".0%",
+                                         title="needed to ratify")]))
     return alt.layer(*layers).properties(height=260, title=title)
 
 

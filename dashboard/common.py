@@ -7,12 +7,14 @@ builds it, so the YAML a user downloads reproduces the dashboard's results with
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 import yaml
+from streamlit.errors import StreamlitAPIException
 
 from sim.compiled import Compiled, compile_scenario
 from sim.loading import Resolved, ScenarioError, bundled_names, dump_resolved, resolve
@@ -157,10 +159,26 @@ def edited() -> Resolved | None:
     """The scenario with the user's edits, or None after showing why it cannot be loaded."""
     try:
         base = resolved()
-        return resolved(current_sets(base)) if current_sets(base) else base
+        sets = current_sets(base)
+        _share_in_url(base)
+        return resolved(sets) if sets else base
     except ScenarioError as e:
         show_problems(e)
         return None
+
+
+def _share_in_url(base: Resolved) -> None:
+    """Keep the edits in the address on pages without the controls, so that any page's
+    address shares the configuration (on the Scenario page the widgets do this themselves)."""
+    for key in [c.key for c in controls(base.scenario)] + ["opens"]:
+        if key in st.session_state and key not in st.query_params:
+            value = st.session_state[key]
+            default = (base.scenario.protocol.opens if key == "opens" else
+                       value_at(base.scenario, next(c.path for c in controls(base.scenario)
+                                                    if c.key == key)))
+            if value != default:
+                with contextlib.suppress(StreamlitAPIException):  # bound on this page
+                    st.query_params[key] = str(value)
 
 
 def show_problems(e: ScenarioError) -> None:

@@ -23,8 +23,7 @@ result = run_cached(text, seed)
 compiled, drawn = Runner(yaml.safe_load(text)).compiled_for(seed)
 
 status = result["status"].replace("_", " ")
-icon = {"ratified": "✅", "signed_not_ratified": "⚠️", "no_agreement": "⛔"}[result["status"]]
-st.markdown(f"### {icon} {status.capitalize()}: {result['outcome_class']}")
+st.markdown(f"### {status.capitalize()}: {result['outcome_class']}")
 st.markdown(f'<p data-testid="negsim-reason">{result["reason"]}</p>',
             unsafe_allow_html=True)
 cols = st.columns(len(names) + 1)
