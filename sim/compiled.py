@@ -15,7 +15,7 @@ import numpy as np
 from sim import analysis
 from sim.calibration import CalibrationError, ToleranceDistribution
 from sim.outcomes import STATUS_QUO_CLASS, OutcomeSpace
-from sim.scenario import Party, Scenario
+from sim.scenario import Ban, Party, Scenario
 from sim.utility import effective_concession, external_scales, leader_utility
 
 TOLERANCE_STEPS = 4096
@@ -127,7 +127,19 @@ class Compiled:
                     for pid, cp in self.parties.items()}
         approvals = {pid: cp.party.leader.approval for pid, cp in self.parties.items()}
         return exact_analysis(self, approvals, supports, dict(self.scenario.protocol.ratification),
-                              self.base_utilities, extra_bans=None)
+                              self.base_utilities, extra_bans=self.opening_bans())
+
+    def opening_bans(self) -> dict[str, np.ndarray] | None:
+        """Bans in force from the first meeting (events at meeting 1), which the round-0
+        analysis must respect like the model does."""
+
+        bans = {pid: np.ones(self.space.size, dtype=bool) for pid in self.parties}
+        found = False
+        for ev in self.scenario.events:
+            if ev.round == 1 and isinstance(ev.effect, Ban) and ev.effect.party in bans:
+                bans[ev.effect.party] &= ~self.space.touching(ev.effect.options)
+                found = True
+        return bans if found else None
 
 
 def leader_feasible(cp: CompiledParty, approval: float, support: np.ndarray | None,

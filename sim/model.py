@@ -168,19 +168,12 @@ class NegotiationModel(mesa.Model):
                 self.externals[eff.factor].intensity = eff.intensity
                 self.revalue()
             elif isinstance(eff, Ban):
-                self.leaders[eff.party].bans &= ~self._touches(eff.options)
+                self.leaders[eff.party].bans &= ~self.space.touching(eff.options)
             elif isinstance(eff, SetThreshold) and eff.party in self.publics:
                 self.publics[eff.party].threshold = eff.threshold
         if labels:
             self.forget()
         return labels
-
-    def _touches(self, options) -> np.ndarray:
-        """Outcomes that pick any of the banned options on any listed issue."""
-        hit = np.zeros(self.space.size, dtype=bool)
-        for issue, opts in options.items():
-            hit |= self.space.allowed({issue: opts})
-        return hit
 
     def revalue(self) -> None:
         """Recompute leaders' utilities under the current external pressures."""

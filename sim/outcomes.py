@@ -87,6 +87,13 @@ class OutcomeSpace:
             mask &= ok[self.index[:, pos]]
         return mask
 
+    def touching(self, options: Mapping[str, list[str]]) -> np.ndarray:
+        """Outcomes that pick any of the listed options on any listed issue (what a ban bars)."""
+        hit = np.zeros(self.size, dtype=bool)
+        for issue, opts in options.items():
+            hit |= self.allowed({issue: opts})
+        return hit
+
     def classify_all(self, classes: list[OutcomeClass]) -> tuple[list[str], np.ndarray]:
         """Class names and, for every outcome, the index of its first matching class."""
         names = [c.name for c in classes] + [NO_CLASS]

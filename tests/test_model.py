@@ -303,3 +303,13 @@ def test_external_pressure_revalues_leaders():
     money = compile_scenario(s).space.allowed({"economic_package": ["30"]})
     # Stronger sanctions: Japanese money is worth relatively more to Russia.
     assert after[money].mean() - after.mean() > before[money].mean() - before.mean()
+
+
+def test_exact_analysis_applies_bans_from_the_first_meeting(tmp_path):
+    path = _with_event(tmp_path, "{kind: ban, party: b, options: {island: [joint, a]}}")
+    c = compile_scenario(load_scenario(path))
+    feasible = c.analysis["_masks"]["feasible"]["b"]
+    allowed = c.space.allowed({"island": ["b"]})
+    assert not (feasible & ~allowed).any()
+    later = _with_event(tmp_path, "{kind: ban, party: b, options: {island: [joint, a]}}", 2)
+    assert compile_scenario(load_scenario(later)).analysis["zopa_size"] > 0
