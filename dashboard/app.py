@@ -12,6 +12,7 @@ pages = [
     st.Page("views/scenario.py", title="Scenario", default=True),
     st.Page("views/single_run.py", title="Single run"),
     st.Page("views/play.py", title="Play"),
+    st.Page("views/classroom.py", title="Class"),
     st.Page("views/ensemble.py", title="Ensemble"),
     st.Page("views/sweep.py", title="Sweep"),
     st.Page("views/theory.py", title="Theory"),

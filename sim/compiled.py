@@ -132,7 +132,6 @@ class Compiled:
     def opening_bans(self) -> dict[str, np.ndarray] | None:
         """Bans in force from the first meeting (events at meeting 1), which the round-0
         analysis must respect like the model does."""
-
         bans = {pid: np.ones(self.space.size, dtype=bool) for pid in self.parties}
         found = False
         for ev in self.scenario.events:

@@ -21,6 +21,38 @@ Tables (schema version ``SCHEMA_VERSION``)::
          absent VARCHAR[],                                -- fixed fields the row did not have
          PRIMARY KEY (experiment_id, pos))
 
+Class sessions (:mod:`sim.classroom`) have three tables of their own; their games are not
+experiments (so ``negsim history`` is not flooded by a class's games)::
+
+    sessions(code VARCHAR PRIMARY KEY,                    -- e.g. 'K7QX2M'
+             created TIMESTAMP,                           -- UTC
+             scenario_name VARCHAR, scenario_sha256 VARCHAR,
+             scenario_text VARCHAR,                       -- the full resolved scenario YAML
+             negsim_version VARCHAR,
+             parties VARCHAR,                             -- JSON list of party ids, in order
+             side_rule VARCHAR,                           -- alternate | random | a party id
+             seed_policy VARCHAR,                         -- class | student
+             seed BIGINT)                                 -- the class seed, or NULL
+    seats(session_code VARCHAR, name_key VARCHAR,         -- name_key: the name, case-folded
+          name VARCHAR,                                   -- the display name as first given
+          number BIGINT,                                  -- join order, from 1
+          side VARCHAR, seed BIGINT, joined TIMESTAMP,
+          PRIMARY KEY (session_code, name_key), UNIQUE (session_code, number))
+    games(id VARCHAR PRIMARY KEY,                         -- hash of session, student, moves
+          session_code VARCHAR, name_key VARCHAR,         -- the seat that played it
+          side VARCHAR, seed BIGINT,
+          attempt BIGINT,                                 -- the seat's 1st, 2nd, ... game
+          created TIMESTAMP,                              -- UTC, when saved
+          status VARCHAR, outcome_class VARCHAR, "round" BIGINT,
+          result VARCHAR,                                 -- the full RunResult JSON
+          UNIQUE (session_code, name_key, attempt))
+
+These tables were added without a new schema version: any write creates them when missing
+(``CREATE TABLE IF NOT EXISTS``), and reading a store without them reads no sessions. Taking a
+seat and saving a game are each one transaction that first reads what is there: the same name
+gets its seat back, and a game whose id is already stored is not stored again (the primary key
+would refuse it anyway).
+
 A row is stored losslessly: each fixed field goes to its typed column when its value has that
 column's type (``None`` is NULL); any other value of a fixed field (a float round, a NaN
 ``elapsed_ms``, a seed beyond 64 bits, ...) and every other field (``utility_<party>``,
@@ -39,8 +71,14 @@ or nothing) and closes it. When another process holds the file, opening raises D
 error; the store then retries with exponential backoff and full jitter, for at most ``timeout``
 seconds (60 by default), and then raises ``StoreBusyError`` naming the file. Two processes
 saving at once thus serialise; neither experiment is lost, and the ids (from a sequence) are
-unique. A process killed during a save leaves the store as it was (DuckDB's write-ahead log
-discards the uncommitted transaction).
+unique. Within one process (the dashboard serves every user from threads of one process) DuckDB
+shares one database instance between connections, so its file lock does not separate threads,
+and it refuses a read-only and a read-write connection to one file at the same time: every
+connection a ``Store`` opens is therefore also held under a per-file lock of the process (any
+``Store`` object on the same path shares it; threads get it first come, first served), waited
+for within the same ``timeout``.
+A process killed during a save leaves the store as it was (DuckDB's write-ahead log discards
+the uncommitted transaction).
 
 Exports are atomic: written to a temporary file in the target directory and ``os.replace``-d
 onto the target, so the target is either complete or absent (or, when it existed, the old file).
@@ -48,6 +86,7 @@ onto the target, so the target is either complete or absent (or, when it existed
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import json
@@ -55,8 +94,9 @@ import math
 import os
 import random
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,11 +154,117 @@ CREATE TABLE IF NOT EXISTS runs (
     absent VARCHAR[],
     PRIMARY KEY (experiment_id, pos)
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    code VARCHAR PRIMARY KEY,
+    created TIMESTAMP NOT NULL,
+    scenario_name VARCHAR NOT NULL,
+    scenario_sha256 VARCHAR NOT NULL,
+    scenario_text VARCHAR NOT NULL,
+    negsim_version VARCHAR NOT NULL,
+    parties VARCHAR NOT NULL,
+    side_rule VARCHAR NOT NULL,
+    seed_policy VARCHAR NOT NULL,
+    seed BIGINT
+);
+CREATE TABLE IF NOT EXISTS seats (
+    session_code VARCHAR NOT NULL,
+    name_key VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    number BIGINT NOT NULL,
+    side VARCHAR NOT NULL,
+    seed BIGINT NOT NULL,
+    joined TIMESTAMP NOT NULL,
+    PRIMARY KEY (session_code, name_key),
+    UNIQUE (session_code, number)
+);
+CREATE TABLE IF NOT EXISTS games (
+    id VARCHAR PRIMARY KEY,
+    session_code VARCHAR NOT NULL,
+    name_key VARCHAR NOT NULL,
+    side VARCHAR NOT NULL,
+    seed BIGINT NOT NULL,
+    attempt BIGINT NOT NULL,
+    created TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    outcome_class VARCHAR NOT NULL,
+    "round" BIGINT,
+    result VARCHAR NOT NULL,
+    UNIQUE (session_code, name_key, attempt)
+);
 """
 
 _LIST_COLUMNS = ("id", "kind", "created", "scenario_name", "scenario_sha256", "negsim_version",
                  "seed", "runs", "elapsed_s")
 _META_COLUMNS = (*_LIST_COLUMNS, "started", "scenario_text", "settings", "summary")
+_SESSION_COLUMNS = ("code", "created", "scenario_name", "scenario_sha256", "scenario_text",
+                    "negsim_version", "parties", "side_rule", "seed_policy", "seed")
+_SEAT_COLUMNS = ("session_code", "name_key", "name", "number", "side", "seed", "joined")
+_GAME_COLUMNS = ("id", "session_code", "name_key", "side", "seed", "attempt", "created",
+                 "status", "outcome_class", "round", "result")
+_CLASS_TABLES = ("sessions", "seats", "games")
+
+
+
+class _FairLock:
+    """A reentrant lock that waiting threads get in the order they asked for it (a plain
+    ``threading.RLock`` makes no such promise: under load one thread could wait for ever while
+    the others keep taking it)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._owner: int | None = None
+        self._count = 0
+        self._waiters: collections.deque[tuple[int, threading.Event]] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._guard:
+            if self._owner == me:
+                self._count += 1
+                return True
+            if self._owner is None and not self._waiters:
+                self._owner, self._count = me, 1
+                return True
+            turn = threading.Event()
+            self._waiters.append((me, turn))
+        turn.wait(max(timeout, 0.0))
+        with self._guard:
+            if turn.is_set():  # handed over by release()
+                return True
+            self._waiters.remove((me, turn))
+            return False
+
+    def release(self) -> None:
+        with self._guard:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a store lock this thread does not hold")
+            self._count -= 1
+            if self._count:
+                return
+            if self._waiters:
+                ident, turn = self._waiters.popleft()
+                self._owner, self._count = ident, 1
+                turn.set()
+            else:
+                self._owner = None
+
+
+_PROCESS_LOCKS: dict[str, _FairLock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(path: Path) -> _FairLock:
+    """The lock that serialises this process's connections to the store file ``path``."""
+    key = os.path.normcase(str(path))
+    with _PROCESS_LOCKS_GUARD:
+        lock = _PROCESS_LOCKS.get(key)
+        if lock is None:
+            lock = _PROCESS_LOCKS[key] = _FairLock()
+        return lock
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class StoreError(RuntimeError):
@@ -243,10 +389,31 @@ class Store:
         return None
 
     # ----------------------------------------------------------------------- connections
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        """Open the file, retrying with exponential backoff and full jitter while another
-        process holds its lock, for at most ``self.timeout`` seconds."""
+    @contextlib.contextmanager
+    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection held under this process's lock on the file (see the module docstring),
+        closed on leaving; waits at most ``self.timeout`` seconds in all."""
         deadline = time.monotonic() + self.timeout
+        lock = _process_lock(self.path)
+        if not lock.acquire(timeout=self.timeout):
+            raise StoreBusyError(
+                f"the results store {self.path} stayed busy in this process for "
+                f"{self.timeout:g} s; try again, or set ${ENV_VAR} to use another store.")
+        try:
+            con = self._open(read_only, deadline)
+            try:
+                yield con
+            finally:
+                con.close()
+        finally:
+            lock.release()
+
+    def _open(self, read_only: bool, deadline: float | None = None) -> duckdb.DuckDBPyConnection:
+        """Open the file, retrying with exponential backoff and full jitter while another
+        process holds its lock, for at most ``self.timeout`` seconds (or until ``deadline``,
+        a ``time.monotonic()`` time). Use ``_connect``, which also takes the process lock."""
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         cap = 0.02
         attempts = 0
         while True:
@@ -274,11 +441,24 @@ class Store:
         if not self.path.exists():
             yield None
             return
-        con = self._open(read_only=True)
-        try:
+        with self._connect(read_only=True) as con:
             yield con if self._check_schema(con) else None
-        finally:
-            con.close()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection in one transaction (created tables included), committed on
+        leaving the block, rolled back on an exception."""
+        self._create_file()
+        with self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                self._create_schema(con)
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    con.execute("ROLLBACK")
+                raise
 
     def _check_schema(self, con: duckdb.DuckDBPyConnection) -> bool:
         """True when the negsim tables exist (in a version this code reads)."""
@@ -365,34 +545,22 @@ class Store:
         created = datetime.now(UTC).replace(tzinfo=None)
         start = (None if started is None
                  else datetime.fromtimestamp(float(started), UTC).replace(tzinfo=None))
-        self._create_file()
-        con = self._open(read_only=False)
-        try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                self._create_schema(con)
-                (exp_id,) = con.execute("SELECT nextval('experiment_ids')").fetchone()
+        with self._writing() as con:
+            (exp_id,) = con.execute("SELECT nextval('experiment_ids')").fetchone()
+            con.execute(
+                f"INSERT INTO experiments ({', '.join(_META_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_META_COLUMNS))})",
+                [exp_id, kind, created, scenario_name, scenario_sha256, negsim_version,
+                 seed, len(rows), None if elapsed_s is None else float(elapsed_s), start,
+                 scenario_text, settings_text, summary_text])
+            if rows:
+                con.register("negsim_incoming", frame)
+                casts = ", ".join(f'CAST("{k}" AS {t})' for k, t in FIXED.items())
                 con.execute(
-                    f"INSERT INTO experiments ({', '.join(_META_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(_META_COLUMNS))})",
-                    [exp_id, kind, created, scenario_name, scenario_sha256, negsim_version,
-                     seed, len(rows), None if elapsed_s is None else float(elapsed_s), start,
-                     scenario_text, settings_text, summary_text])
-                if rows:
-                    con.register("negsim_incoming", frame)
-                    casts = ", ".join(f'CAST("{k}" AS {t})' for k, t in FIXED.items())
-                    con.execute(
-                        f"INSERT INTO runs SELECT ?, pos, {casts}, extra, "
-                        f"CAST(absent AS VARCHAR[]) FROM negsim_incoming ORDER BY pos",
-                        [exp_id])
-                    con.unregister("negsim_incoming")
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
+                    f"INSERT INTO runs SELECT ?, pos, {casts}, extra, "
+                    f"CAST(absent AS VARCHAR[]) FROM negsim_incoming ORDER BY pos",
+                    [exp_id])
+                con.unregister("negsim_incoming")
         return int(exp_id)
 
     # ----------------------------------------------------------------------- reading
@@ -461,6 +629,151 @@ class Store:
         if not _INT64[0] <= value <= _INT64[1]:
             raise ExperimentNotFound(f"no experiment with id {value}")
         return value
+
+    # ----------------------------------------------------------------------- class sessions
+    @staticmethod
+    def _has_class_tables(con: duckdb.DuckDBPyConnection | None) -> bool:
+        if con is None:
+            return False
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema()").fetchall()}
+        return set(_CLASS_TABLES) <= tables
+
+    @staticmethod
+    def _record(columns: tuple[str, ...], row: tuple) -> dict:
+        out = dict(zip(columns, row, strict=True))
+        for key in ("created", "joined"):
+            if key in out:
+                out[key] = _iso(out[key])
+        return out
+
+    def add_session(self, record: Mapping, new_code: Callable[[], str],
+                    attempts: int = 100) -> dict:
+        """Insert a class session (``record``: every ``sessions`` column but code and created)
+        under a code from ``new_code()`` that no session has yet, drawn again while taken (at
+        most ``attempts`` times), in one transaction; return the session as stored."""
+        fields = {k: record[k] for k in _SESSION_COLUMNS if k not in ("code", "created")}
+        created = _now()
+        with self._writing() as con:
+            for _ in range(attempts):
+                code = new_code()
+                if con.execute("SELECT 1 FROM sessions WHERE code = ?", [code]).fetchone() is None:
+                    break
+            else:
+                raise StoreError(f"no free class session code after {attempts} attempts")
+            values = {"code": code, "created": created, **fields}
+            con.execute(f"INSERT INTO sessions ({', '.join(_SESSION_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(_SESSION_COLUMNS))})",
+                        [values[k] for k in _SESSION_COLUMNS])
+        return {**values, "created": _iso(created)}
+
+    def session(self, code: str) -> dict | None:
+        """A class session's row (``sessions`` columns), or None."""
+        with self._reading() as con:
+            if not self._has_class_tables(con):
+                return None
+            got = con.execute(f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions "
+                              f"WHERE code = ?", [code]).fetchone()
+        return None if got is None else self._record(_SESSION_COLUMNS, got)
+
+    def sessions(self) -> list[dict]:
+        """Every class session, newest first: code, created, scenario_name, side_rule,
+        seed_policy, seed, seats and games (counts)."""
+        with self._reading() as con:
+            if not self._has_class_tables(con):
+                return []
+            cols = ("code", "created", "scenario_name", "side_rule", "seed_policy", "seed",
+                    "seats", "games")
+            got = con.execute(
+                "SELECT s.code, s.created, s.scenario_name, s.side_rule, s.seed_policy, s.seed, "
+                "(SELECT count(*) FROM seats WHERE session_code = s.code), "
+                "(SELECT count(*) FROM games WHERE session_code = s.code) "
+                "FROM sessions s ORDER BY s.created DESC, s.code").fetchall()
+        return [self._record(cols, r) for r in got]
+
+    def take_seat(self, code: str, name_key: str, name: str,
+                  assign: Callable[[dict, int], tuple[str, int]]) -> tuple[dict, dict, bool]:
+        """The seat of ``name_key`` in session ``code``: the existing one, or a new one with the
+        next number, whose side and seed ``assign(session, number)`` gives (``session``: the
+        session's row); in one transaction. Returns (the session's row, the seat's row,
+        whether the seat is new); KeyError when there is no such session."""
+        where = "WHERE session_code = ? AND name_key = ?"
+        select = f"SELECT {', '.join(_SEAT_COLUMNS)} FROM seats {where}"
+        with self._writing() as con:
+            found = con.execute(f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions "
+                                f"WHERE code = ?", [code]).fetchone()
+            if found is None:
+                raise KeyError(f"no class session with code {code}")
+            session = self._record(_SESSION_COLUMNS, found)
+            got = con.execute(select, [code, name_key]).fetchone()
+            if got is None:
+                (number,) = con.execute("SELECT coalesce(max(number), 0) + 1 FROM seats "
+                                        "WHERE session_code = ?", [code]).fetchone()
+                side, seed = assign(session, int(number))
+                con.execute(f"INSERT INTO seats ({', '.join(_SEAT_COLUMNS)}) "
+                            f"VALUES ({', '.join('?' * len(_SEAT_COLUMNS))})",
+                            [code, name_key, name, number, side, int(seed), _now()])
+                got = con.execute(select, [code, name_key]).fetchone()
+                new = True
+            else:
+                new = False
+        return session, self._record(_SEAT_COLUMNS, got), new
+
+    def seats(self, code: str) -> list[dict]:
+        """A session's seats (``seats`` rows), in join order."""
+        with self._reading() as con:
+            if not self._has_class_tables(con):
+                return []
+            got = con.execute(f"SELECT {', '.join(_SEAT_COLUMNS)} FROM seats "
+                              f"WHERE session_code = ? ORDER BY number", [code]).fetchall()
+        return [self._record(_SEAT_COLUMNS, r) for r in got]
+
+    def add_game(self, record: Mapping) -> tuple[dict, bool]:
+        """Save a class game once: ``record`` has the ``games`` columns but attempt and created.
+        In one transaction: when a game with this id exists nothing is written; else the seat
+        (session_code, name_key) must exist with this side and seed, and the game is stored as
+        the seat's next attempt. Returns (the stored game, whether it is new)."""
+        fields = {k: record[k] for k in _GAME_COLUMNS if k not in ("attempt", "created")}
+        columns = ", ".join(f'"{c}"' for c in _GAME_COLUMNS)
+        select = f"SELECT {columns} FROM games WHERE id = ?"
+        with self._writing() as con:
+            got = con.execute(select, [fields["id"]]).fetchone()
+            new = got is None
+            if new:
+                seat = con.execute("SELECT side, seed FROM seats WHERE session_code = ? AND "
+                                   "name_key = ?",
+                                   [fields["session_code"], fields["name_key"]]).fetchone()
+                if seat is None:
+                    raise KeyError(f"no seat {fields['name_key']!r} in class session "
+                                   f"{fields['session_code']}")
+                if tuple(seat) != (fields["side"], fields["seed"]):
+                    raise ValueError(f"the seat plays {seat[0]} with seed {seat[1]}, not "
+                                     f"{fields['side']} with seed {fields['seed']}")
+                (attempt,) = con.execute(
+                    "SELECT coalesce(max(attempt), 0) + 1 FROM games WHERE session_code = ? "
+                    "AND name_key = ?", [fields["session_code"], fields["name_key"]]).fetchone()
+                values = {**fields, "attempt": attempt, "created": _now()}
+                con.execute(f"INSERT INTO games ({columns}) "
+                            f"VALUES ({', '.join('?' * len(_GAME_COLUMNS))})",
+                            [values[k] for k in _GAME_COLUMNS])
+                got = con.execute(select, [fields["id"]]).fetchone()
+        return self._record(_GAME_COLUMNS, got), new
+
+    def games(self, code: str) -> list[dict]:
+        """A session's games (``games`` rows plus the seat's name and number), in the order
+        they were saved."""
+        cols = (*_GAME_COLUMNS, "name", "number")
+        game_cols = ", ".join(f'g."{c}"' for c in _GAME_COLUMNS)
+        with self._reading() as con:
+            if not self._has_class_tables(con):
+                return []
+            got = con.execute(
+                f"SELECT {game_cols}, s.name, s.number "
+                "FROM games g JOIN seats s ON s.session_code = g.session_code "
+                "AND s.name_key = g.name_key WHERE g.session_code = ? "
+                "ORDER BY g.created, s.number, g.attempt", [code]).fetchall()
+        return [self._record(cols, r) for r in got]
 
     # ----------------------------------------------------------------------- export
     def export(self, id: int, path: str | os.PathLike, fmt: str = "csv") -> Path:

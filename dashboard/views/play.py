@@ -1,32 +1,53 @@
-"""Play page: take one leader's seat against the agent, meeting by meeting."""
+"""Play page: take one leader's seat against the agent, meeting by meeting.
+
+Inside a class session (a :class:`sim.classroom.Seat` in ``st.session_state["class.seat"]``, set
+by the Class page) the page plays the session's scenario with the seat's seed and side, and
+saves the finished game to the session once.
+"""
 
 import streamlit as st
 import yaml
 
-from dashboard.common import edited, scenario_yaml, seed_input
+from dashboard.common import compiled_for, edited, scenario_yaml, seed_input
+from sim import classroom
 from sim.play import Game
 from sim.report import describe
 from sim.runner import Runner
+from sim.store import StoreError
 
 st.title("Play")
-seed = seed_input()
-r = edited()
-if r is None:
-    st.stop()
-s = r.scenario
-names = {pid: p.name for pid, p in s.parties.items()}
-side = st.radio("Your side", list(names), format_func=lambda p: f"{names[p]} "
-                f"({s.parties[p].leader.name})", horizontal=True, key="play.side")
+seat: classroom.Seat | None = st.session_state.get(classroom.SEAT_KEY)
+if seat is None:
+    seed = seed_input()
+    r = edited()
+    if r is None:
+        st.stop()
+    s = r.scenario
+    names = {pid: p.name for pid, p in s.parties.items()}
+    side = st.radio("Your side", list(names), format_func=lambda p: f"{names[p]} "
+                    f"({s.parties[p].leader.name})", horizontal=True, key="play.side")
+    key = (r.sha256, seed, side)
+else:
+    seed, side = seat.seed, seat.side
+    s = compiled_for(seat.scenario_text).scenario
+    names = {pid: p.name for pid, p in s.parties.items()}
+    key = ("class", seat.code, seat.key, seed, side)
+    st.info(f"Class session {seat.code}: you play {names[side]} "
+            f"({s.parties[side].leader.name}), seed {seed}. Your finished game is saved to "
+            "the class.")
 
 
 def start() -> None:
-    st.session_state["game"] = Game(Runner(yaml.safe_load(scenario_yaml(r))), seed, side)
-    st.session_state["game_key"] = (r.sha256, seed, side)
+    if seat is None:
+        st.session_state["game"] = Game(Runner(yaml.safe_load(scenario_yaml(r))), seed, side)
+    else:
+        st.session_state["game"] = seat.game()
+    st.session_state["game_key"] = key
     st.session_state["play.answer"] = None
 
 
-# A new scenario, seed or side is a new game; so is the button.
-if st.session_state.get("game_key") != (r.sha256, seed, side) or st.button("Start a new game"):
+# A new scenario, seed, side or class seat is a new game; so is the button.
+if st.session_state.get("game_key") != key or st.button("Start a new game"):
     start()
 game: Game = st.session_state["game"]
 other = game.other
@@ -111,6 +132,27 @@ else:
                        help=f"Replay it with `negsim play` and the same moves, or make a "
                             f"debrief report with `negsim report FILE`. You played {me_name}.")
     st.session_state["game_result"] = result.model_dump(mode="json")
+    if st.button("Prepare the debrief report"):
+        from sim.debrief import report_html
+
+        with st.spinner("Running agent-vs-agent games to compare with…"):
+            st.session_state["play.report"] = report_html(result, r, ensemble_runs=100)
+    if st.session_state.get("play.report"):
+        st.download_button("Download the debrief report (HTML, works offline)",
+                           st.session_state["play.report"],
+                           file_name=f"{s.name}-debrief-seed{seed}.html", mime="text/html")
+    if seat is not None:  # save the finished game to the class, once
+        saved = st.session_state.setdefault("class.saved", set())
+        gid = classroom.game_id(seat, result)
+        if gid not in saved:
+            try:
+                classroom.save_game(seat, result)
+                saved.add(gid)
+            except (classroom.ClassroomError, StoreError) as e:
+                st.error(f"Could not save the game to class {seat.code}: {e}")
+                st.button("Try saving again")
+        if gid in saved:
+            st.success(f"Saved to class session {seat.code}.")
 
 if game.model.trace:
     with st.expander("The meetings so far", expanded=game.done):
