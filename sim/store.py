@@ -75,8 +75,12 @@ unique. Within one process (the dashboard serves every user from threads of one 
 shares one database instance between connections, so its file lock does not separate threads,
 and it refuses a read-only and a read-write connection to one file at the same time: every
 connection a ``Store`` opens is therefore also held under a per-file lock of the process (any
-``Store`` object on the same path shares it; threads get it first come, first served), waited
-for within the same ``timeout``.
+``Store`` object on the same path shares it; threads get it first come, first served). Across
+processes, DuckDB's lock alone proved not enough under load (with 30 processes writing at once,
+one failed reading the file: "Could not read enough bytes from file"): so every connection is also
+held under ``flock`` on a lock file beside the store (``.<store name>.lock``, left in place;
+shared for reading, exclusive for writing), from before DuckDB opens the file until after it
+has closed it. All of these waits share the one ``timeout``.
 A process killed during a save leaves the store as it was (DuckDB's write-ahead log discards
 the uncommitted transaction).
 
@@ -104,6 +108,11 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_STORE = "negsim-results.duckdb"
 ENV_VAR = "NEGSIM_STORE"
@@ -400,13 +409,53 @@ class Store:
                 f"the results store {self.path} stayed busy in this process for "
                 f"{self.timeout:g} s; try again, or set ${ENV_VAR} to use another store.")
         try:
-            con = self._open(read_only, deadline)
-            try:
-                yield con
-            finally:
-                con.close()
+            with self._file_lock(shared=read_only, deadline=deadline):
+                con = self._open(read_only, deadline)
+                try:
+                    yield con
+                finally:
+                    con.close()
         finally:
             lock.release()
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file beside the store (see the module docstring)."""
+        return self.path.with_name(f".{self.path.name}.lock")
+
+    @contextlib.contextmanager
+    def _file_lock(self, shared: bool, deadline: float) -> Iterator[None]:
+        """Hold ``flock`` on the lock file (shared for reading, exclusive for writing) while a
+        connection is open, retrying with backoff and jitter until ``deadline``. Without
+        ``fcntl`` (Windows) or a writable directory, DuckDB's own lock is all there is."""
+        if fcntl is None:
+            yield
+            return
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            yield
+            return
+        try:
+            cap = 0.005
+            attempts = 0
+            while True:
+                attempts += 1
+                try:
+                    fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StoreBusyError(
+                            f"the results store {self.path} stayed locked by another process "
+                            f"for {self.timeout:g} s ({attempts} attempts); try again when it "
+                            f"has finished, or set ${ENV_VAR} to use another store.") from None
+                    time.sleep(min(left, random.uniform(0, cap)))
+                    cap = min(cap * 2, self.max_delay, 0.1)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _open(self, read_only: bool, deadline: float | None = None) -> duckdb.DuckDBPyConnection:
         """Open the file, retrying with exponential backoff and full jitter while another

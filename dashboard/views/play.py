@@ -32,9 +32,10 @@ else:
     s = compiled_for(seat.scenario_text).scenario
     names = {pid: p.name for pid, p in s.parties.items()}
     key = ("class", seat.code, seat.key, seed, side)
+    r = seat.resolved()  # the session's scenario, for the debrief report
     st.info(f"Class session {seat.code}: you play {names[side]} "
             f"({s.parties[side].leader.name}), seed {seed}. Your finished game is saved to "
-            "the class.")
+            "the class (leave the class on the Class page to play on your own).")
 
 
 def start() -> None:
