@@ -301,3 +301,22 @@ def test_shared_url_sets_the_control(server: str, page: Page) -> None:
     assert widget.get_by_test_id("stSliderThumbValue").inner_text().strip() == "0.80"
     assert query(page)["russia.approval"] == ["0.8"]
     recorder.check("shared URL")
+
+
+def test_play_one_short_game(server: str, page: Page) -> None:
+    """A student plays Japan: no offer at meeting 1, accepts Putin's demand at meeting 2; the
+    game ends (the Japanese public will not ratify recognition first) and says why."""
+    recorder = Recorder(page)
+    page.goto(f"{server}/play?noise=0")
+    wait_ready(page, "Play")
+    page.get_by_role("button", name="Make no offer").click()
+    wait_ready(page)
+    page.get_by_role("button", name="Accept", exact=True).click()
+    wait_ready(page)
+    reason = page.locator('[data-testid="negsim-reason"]')
+    reason.wait_for()
+    text = reason.inner_text()
+    assert text.startswith("The leaders signed a deal"), text
+    assert "ratification failed in Japan" in text
+    assert page.get_by_role("button", name="Download the game (RunResult JSON)").count() == 1
+    recorder.check("play")
