@@ -172,7 +172,7 @@ class Agenda(Strict):
 
 
 class IssueValues(Strict):
-    """A weight (salience) and a value in [0, 1] for each option of one issue."""
+    """A weight (salience) and a value for each option of one issue."""
 
     weight: Num = Field(ge=0)
     values: dict[OptionName, Num]
@@ -236,12 +236,9 @@ class Leader(Strict):
 # --------------------------------------------------------------------------- publics
 
 
-class IndexTerm(Strict):
-    """The contribution of one issue to a public's concession or compensation index."""
-
-    weight: Num = Field(ge=0)
-    values: dict[OptionName, Num]
-    source: SourceId | None = None
+IndexTerm = IssueValues
+"""The contribution of one issue to a public's concession or compensation index: the same
+shape as a leader's issue values (a weight, and a value per option)."""
 
 
 class Poll(Strict):
