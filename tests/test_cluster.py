@@ -96,6 +96,7 @@ def test_private_cluster_gives_the_local_rows(strait, strait_local, monkeypatch,
     """The default: a private LocalCluster, loopback only, no dashboard, no INFO logs, workers
     that ignore the terminal's Ctrl-C; closed afterwards."""
     assert strip(strait_local[1].rows) == strip(strait_local[2].rows)
+    before = signal.getsignal(signal.SIGINT)  # CI may run us with SIGINT ignored
     clients, seen = [], {}
     start = sim.cluster.start_local_cluster
     monkeypatch.setattr(sim.cluster, "start_local_cluster",
@@ -126,7 +127,7 @@ def test_private_cluster_gives_the_local_rows(strait, strait_local, monkeypatch,
         assert addr.startswith("tcp://127.0.0.1:"), addr
     assert seen["http"] and set(seen["http"]) == {"127.0.0.1"}
     assert seen["sigint"] == {signal.SIG_IGN}
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert signal.getsignal(signal.SIGINT) is before  # restored
     assert "bokeh" not in sys.modules
     out, err = capfd.readouterr()
     assert dask_log_lines(out + err) == []
@@ -189,6 +190,7 @@ def _task_count(dask_scheduler) -> int:
 def test_ctrl_c_while_the_private_cluster_starts(strait, monkeypatch, capfd):
     """Held back until the workers are up (Dask cannot close half-started workers), then the
     cluster is closed and the ensemble reports the interrupt."""
+    before = signal.getsignal(signal.SIGINT)  # CI may run us with SIGINT ignored
     made = []
     make = sim.cluster.local_cluster
     monkeypatch.setattr(sim.cluster, "local_cluster", lambda n: made.append(make(n)) or made[-1])
@@ -204,7 +206,7 @@ def test_ctrl_c_while_the_private_cluster_starts(strait, monkeypatch, capfd):
     ens = Ensemble(strait, 2000, seed=1, workers=2, backend="dask").execute()
     assert ens.interrupted and ens.rows == []
     assert len(made) == 1 and made[0].status.name == "closed"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
     out, err = capfd.readouterr()
     assert dask_log_lines(out + err) == [] and "Traceback" not in err
 
