@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.model import NegotiationModel
-from sim.results import RunResult, result_of
+from sim.results import RunResult
 from sim.runner import Runner
 
 
@@ -147,9 +147,7 @@ class Game:
             self.model.open_meeting()
 
     def result(self) -> RunResult:
-        result = result_of(self.model)
-        result.parameters = self.values
-        result.scenario.sha256 = self.runner.sha256
+        result = self.runner.result(self.model, self.values)
         result.player = {"side": self.side, "moves": self.moves}
         return result
 

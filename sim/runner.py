@@ -62,9 +62,13 @@ class Runner:
         """One full run, as ``negsim run --seed`` prints it."""
         model, values = self.model(seed)
         model.run_model()
+        return self.result(model, values)
+
+    def result(self, model: NegotiationModel, values: dict[str, float]) -> RunResult:
+        """The RunResult of a finished model of this runner (a run or a game): identified by
+        the scenario as written (with its distributions), with the values this run drew."""
         result = result_of(model)
         result.parameters = values
-        # Identify the scenario as written (with its distributions), not this run's draw.
         result.scenario.sha256 = self.sha256
         return result
 

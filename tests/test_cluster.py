@@ -157,7 +157,7 @@ def test_progress_counts_every_run(strait, scheduler):
 
 
 class Stop(KeyboardInterrupt):
-    pass
+    """A Ctrl-C raised from inside the progress callback."""
 
 
 def test_interrupt_keeps_finished_runs_and_cancels_the_rest(strait, scheduler):

@@ -184,7 +184,7 @@ def test_summary_probabilities_add_up_and_intervals_contain_them(tmp_path):
 
 
 class Stop(KeyboardInterrupt):
-    pass
+    """A Ctrl-C raised from inside the progress callback."""
 
 
 @pytest.mark.parametrize("workers", [1, 2])
